@@ -1,0 +1,1 @@
+"""Ingestion: articles in, chunks + vectors + lexical index out."""

@@ -1,0 +1,330 @@
+"""The SQLite side of the store: the article ledger and the lexical (BM25) index.
+
+One file, one transaction per step, so the ledger and the lexical index can never
+disagree. The ledger's `state` is what makes ingestion atomic across SQLite and
+Chroma: an article is `pending` while its vectors are written and becomes
+`complete` in the same transaction that writes its lexical rows; readers see
+complete articles only, and a crashed run's pending ones are cleaned up on the
+next write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.french import analyze
+from index.models import Article, Chunk
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'complete')),
+    title TEXT NOT NULL, source TEXT NOT NULL, url TEXT NOT NULL,
+    date TEXT NOT NULL, date_int INTEGER NOT NULL, lang TEXT NOT NULL,
+    text TEXT NOT NULL, origin TEXT NOT NULL, n_chunks INTEGER NOT NULL DEFAULT 0,
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS articles_state ON articles(state);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date_int);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    article_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61');
+"""
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    id: str
+    content_hash: str
+    state: str
+    title: str
+    source: str
+    url: str
+    date: str
+    lang: str
+    text: str
+    n_chunks: int
+
+    def to_article(self) -> Article:
+        return Article(
+            id=self.id,
+            text=self.text,
+            title=self.title,
+            source=self.source,
+            url=self.url,
+            date=self.date,
+            lang=self.lang,
+        )
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    chunk_id: str
+    score: float  # higher is better (negated FTS5 bm25)
+
+
+def _filters_sql(since: int | None, until: int | None, sources: Sequence[str] | None) -> tuple[str, list[object]]:
+    clauses: list[str] = ["a.state = 'complete'"]
+    params: list[object] = []
+    if since is not None:
+        clauses.append("a.date_int >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("a.date_int <= ?")
+        params.append(until)
+    if sources:
+        clauses.append(f"a.source IN ({','.join('?' * len(sources))})")
+        params.extend(sources)
+    return " AND ".join(clauses), params
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # One connection shared by the threads of a server; the lock serialises use.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- meta ---------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- ledger -------------------------------------------------------------
+    def states(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """id -> (state, content_hash) for the ids that are known."""
+        ids = list(ids)
+        out: dict[str, tuple[str, str]] = {}
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT id, state, content_hash FROM articles WHERE id IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+                out.update({r["id"]: (r["state"], r["content_hash"]) for r in rows})
+        return out
+
+    def mark_pending(self, articles: Sequence[Article]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT INTO articles
+                   (id, content_hash, state, title, source, url, date, date_int, lang, text, origin)
+                   VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET state = 'pending'""",
+                [
+                    (a.id, a.content_hash, a.title, a.source, a.url, a.date, a.date_int, a.lang, a.text, a.origin)
+                    for a in articles
+                ],
+            )
+
+    def mark_pending_ids(self, ids: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE articles SET state = 'pending' WHERE id = ?", [(i,) for i in ids])
+
+    def pending_ids(self) -> list[str]:
+        with self._lock:
+            return [r["id"] for r in self._db.execute("SELECT id FROM articles WHERE state = 'pending'")]
+
+    def complete(self, articles: Sequence[Article], chunks: Sequence[Chunk]) -> None:
+        """Write lexical rows and flip the articles to complete, all or nothing."""
+        ids = [a.id for a in articles]
+        titles = {a.id: a.title for a in articles}
+        with self.transaction() as db:
+            self._delete_chunks(db, ids)
+            for c in chunks:
+                cur = db.execute(
+                    'INSERT INTO chunks (id, article_id, idx, start, "end", n_tokens) VALUES (?, ?, ?, ?, ?, ?)',
+                    (c.id, c.article_id, c.index, c.start, c.end, c.n_tokens),
+                )
+                db.execute(
+                    "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+                    (cur.lastrowid, " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}"))),
+                )
+            counts: dict[str, int] = {}
+            for c in chunks:
+                counts[c.article_id] = counts.get(c.article_id, 0) + 1
+            db.executemany(
+                """UPDATE articles SET state = 'complete', content_hash = ?, title = ?, source = ?, url = ?,
+                   date = ?, date_int = ?, lang = ?, text = ?, origin = ?, n_chunks = ?,
+                   ingested_at = datetime('now') WHERE id = ?""",
+                [
+                    (
+                        a.content_hash,
+                        a.title,
+                        a.source,
+                        a.url,
+                        a.date,
+                        a.date_int,
+                        a.lang,
+                        a.text,
+                        a.origin,
+                        counts.get(a.id, 0),
+                        a.id,
+                    )
+                    for a in articles
+                ],
+            )
+
+    def remove(self, ids: Sequence[str]) -> None:
+        with self.transaction() as db:
+            self._delete_chunks(db, ids)
+            db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])
+
+    @staticmethod
+    def _delete_chunks(db: sqlite3.Connection, article_ids: Sequence[str]) -> None:
+        for aid in article_ids:
+            db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE article_id = ?)", (aid,))
+            db.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
+
+    # -- reads --------------------------------------------------------------
+    def get(self, article_id: str) -> ArticleRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM articles WHERE id = ? AND state = 'complete'", (article_id,)
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, ArticleRecord]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM articles WHERE state = 'complete' AND id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        return {r["id"]: _record(r) for r in rows}
+
+    def list_articles(
+        self,
+        since: int | None = None,
+        until: int | None = None,
+        sources: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ArticleRecord]:
+        where, params = _filters_sql(since, until, sources)
+        sql = f"SELECT * FROM articles a WHERE {where} ORDER BY a.date_int DESC, a.id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        with self._lock:
+            return [_record(r) for r in self._db.execute(sql, params).fetchall()]
+
+    def sources(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT source, COUNT(*) AS n FROM articles WHERE state = 'complete' GROUP BY source"
+            ).fetchall()
+        return {r["source"]: r["n"] for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            arts = self._db.execute("SELECT state, COUNT(*) AS n FROM articles GROUP BY state").fetchall()
+            n_chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            dates = self._db.execute(
+                "SELECT MIN(date_int), MAX(date_int) FROM articles WHERE state='complete' AND date_int > 0"
+            ).fetchone()
+        out = {f"articles_{r['state']}": r["n"] for r in arts}
+        out["chunks"] = int(n_chunks)
+        out["first_date"], out["last_date"] = int(dates[0] or 0), int(dates[1] or 0)
+        return out
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[int, int, str]]:
+        """chunk id -> (start, end, article id), for chunks of complete articles only."""
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                f"""SELECT c.id, c.start, c."end", c.article_id FROM chunks c
+                    JOIN articles a ON a.id = c.article_id
+                    WHERE a.state = 'complete' AND c.id IN ({",".join("?" * len(ids))})""",
+                ids,
+            ).fetchall()
+        return {r[0]: (int(r[1]), int(r[2]), str(r[3])) for r in rows}
+
+    def chunk_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM chunks")]
+
+    def search(
+        self,
+        query: str,
+        limit: int,
+        since: int | None = None,
+        until: int | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[LexicalHit]:
+        terms = list(dict.fromkeys(analyze(query)))
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        where, params = _filters_sql(since, until, sources)
+        sql = f"""
+            SELECT c.id AS chunk_id, bm25(chunks_fts) AS score
+            FROM chunks_fts
+            JOIN chunks c ON c.rowid = chunks_fts.rowid
+            JOIN articles a ON a.id = c.article_id
+            WHERE chunks_fts MATCH ? AND {where}
+            ORDER BY score LIMIT ?"""
+        with self._lock:
+            rows = self._db.execute(sql, [match, *params, limit]).fetchall()
+        return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
+
+
+def _record(row: sqlite3.Row) -> ArticleRecord:
+    return ArticleRecord(
+        id=row["id"],
+        content_hash=row["content_hash"],
+        state=row["state"],
+        title=row["title"],
+        source=row["source"],
+        url=row["url"],
+        date=row["date"],
+        lang=row["lang"],
+        text=row["text"],
+        n_chunks=row["n_chunks"],
+    )

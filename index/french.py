@@ -1,0 +1,49 @@
+"""French-aware analysis for the lexical index: the same function for texts and queries."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+# l'Ukraine, d’Axios, qu'elle, jusqu'à: the elided article is dropped.
+_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+
+_STOPWORDS = frozenset(
+    unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode()
+    for w in """
+    a à au aux avec ce ces cet cette dans de des du elle elles en est et été être eu il ils je
+    la le les leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pas pour
+    qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y ont sont était
+    étaient sera seront fait plus aussi comme dont si sans sous entre vers chez quel quelle
+    quels quelles quoi comment combien pourquoi quand lequel laquelle the of and to in is are
+    was were for on with by an at from that this it as be
+    """.split()
+)
+
+_stemmer = snowballstemmer.stemmer("french")
+
+
+def fold(text: str) -> str:
+    """Lowercase, no accents, no elisions: 'L’État' and 'etat' become the same."""
+    text = _ELISION.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in text if not unicodedata.combining(c)).replace("œ", "oe").replace("æ", "ae")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word))
+
+
+def analyze(text: str) -> list[str]:
+    """Index terms: folded, stopwords out, Snowball-stemmed; numbers kept as they are."""
+    terms = []
+    for word in _TOKEN.findall(fold(text)):
+        if word in _STOPWORDS or (len(word) == 1 and not word.isdigit()):
+            continue
+        terms.append(word if word.isdigit() else _stem(word))
+    return terms

@@ -1,0 +1,117 @@
+"""The store as the rest of Veille sees it: open it from settings, read from it.
+
+`index/` owns the layout (SQLite catalog + Chroma collection); `rag/` reads only
+through this class, and only `index.ingest` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+from index.catalog import ArticleRecord, Catalog, LexicalHit
+from index.embedders import Embedder, load_embedder
+from index.vectors import DenseHit, StoreError, VectorIndex, connect
+from veille.settings import Settings
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"--since {self.since} is after --until {self.until}")
+
+    @property
+    def since_int(self) -> int | None:
+        return int(self.since.strftime("%Y%m%d")) if self.since else None
+
+    @property
+    def until_int(self) -> int | None:
+        return int(self.until.strftime("%Y%m%d")) if self.until else None
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    article: ArticleRecord
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.start : self.end]
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings.sqlite_path)
+        self._check_embedder_pin()
+
+    def _check_embedder_pin(self) -> None:
+        pinned = self.catalog.get_meta("embedder")
+        if pinned is None:
+            self.catalog.set_meta("embedder", self.settings.embedder)
+        elif pinned != self.settings.embedder:
+            raise StoreError(
+                f"the index in {self.settings.data_dir} was built with the embedder {pinned!r}, but "
+                f"{self.settings.embedder!r} is configured; set VEILLE_EMBEDDER={pinned} or point "
+                "VEILLE_DATA_DIR at a new folder and ingest again"
+            )
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        s = self.settings
+        return load_embedder(s.embedder, s.embed_device, s.embed_batch_size, s.threads)
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        client = connect(self.settings.chroma_url, self.settings.chroma_path)
+        return VectorIndex(client, self.settings.collection, self.embedder.name, self.embedder.dim)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- reads used by rag/ -------------------------------------------------
+    def validate_filters(self, filters: Filters) -> None:
+        unknown = [s for s in filters.sources if s not in self.catalog.sources()]
+        if unknown:
+            known = ", ".join(sorted(self.catalog.sources())) or "none yet"
+            raise ValueError(f"unknown source(s): {', '.join(unknown)}; known sources: {known}")
+
+    def search_dense(self, query: str, limit: int, filters: Filters) -> list[DenseHit]:
+        vec = self.embedder.embed_query(query)
+        return self.vectors.search(vec, limit, filters.since_int, filters.until_int, filters.sources)
+
+    def search_lexical(self, query: str, limit: int, filters: Filters) -> list[LexicalHit]:
+        return self.catalog.search(query, limit, filters.since_int, filters.until_int, filters.sources)
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Chunks of complete articles only: a half-written article is never read."""
+        spans = self.catalog.get_chunks(chunk_ids)
+        articles = self.catalog.get_many(aid for _, _, aid in spans.values())
+        return {
+            cid: StoredChunk(cid, articles[aid], start, end)
+            for cid, (start, end, aid) in spans.items()
+            if aid in articles
+        }
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        return self.catalog.get(article_id)
+
+    def articles(self, filters: Filters, limit: int | None = None, offset: int = 0) -> list[ArticleRecord]:
+        return self.catalog.list_articles(filters.since_int, filters.until_int, filters.sources or None, limit, offset)
+
+    def stats(self) -> dict[str, object]:
+        out: dict[str, object] = dict(self.catalog.counts())
+        out["sources"] = self.catalog.sources()
+        out["embedder"] = self.settings.embedder
+        out["chroma"] = self.settings.chroma_url or f"embedded ({self.settings.chroma_path})"
+        out["vectors"] = self.vectors.count()
+        return out

@@ -1,0 +1,147 @@
+"""The Chroma side of the store: chunk vectors with their metadata.
+
+We always hand Chroma our own vectors: its default embedding function would
+download a model, and a collection saved with a custom function cannot be
+reopened by a process that has not registered it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from index.embedders import Vectors
+from index.models import Article, Chunk
+
+
+class StoreError(RuntimeError):
+    """The vector store cannot be used as configured; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk_id: str
+    score: float  # cosine similarity, higher is better
+
+
+def connect(chroma_url: str, path: Path) -> Any:
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if not chroma_url:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    if not url.hostname:
+        raise StoreError(f"VEILLE_CHROMA_URL={chroma_url!r} is not a URL like http://127.0.0.1:8000")
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
+        )
+        client.heartbeat()
+    except Exception as exc:
+        raise StoreError(f"cannot reach the Chroma server at {chroma_url} ({exc}); is `chroma run` up?") from exc
+    return client
+
+
+def _where(since: int | None, until: int | None, sources: Sequence[str] | None) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if since is not None:
+        clauses.append({"date": {"$gte": since}})
+    if until is not None:
+        clauses.append({"date": {"$lte": until}})
+    if sources:
+        clauses.append({"source": {"$in": list(sources)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class VectorIndex:
+    def __init__(self, client: Any, collection: str, embedder_name: str, dim: int) -> None:
+        self._client = client
+        try:
+            self._col = client.get_or_create_collection(
+                name=collection,
+                metadata={"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim},
+                embedding_function=None,
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot open the Chroma collection {collection!r}: {exc}") from exc
+        meta = self._col.metadata or {}
+        built_with = meta.get("embedder")
+        if built_with and built_with != embedder_name:
+            raise StoreError(
+                f"the collection {collection!r} was built with the embedder {built_with!r}, but "
+                f"{embedder_name!r} is configured; set VEILLE_EMBEDDER back, or use another "
+                "VEILLE_COLLECTION (and VEILLE_DATA_DIR) and ingest again"
+            )
+        self.collection = collection
+
+    def count(self) -> int:
+        return int(self._col.count())
+
+    def upsert(self, articles: dict[str, Article], chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        for i in range(0, len(chunks), 256):  # Chroma's sweet spot is batches of a few hundred
+            part = chunks[i : i + 256]
+            self._col.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + 256],
+                documents=[c.text for c in part],
+                metadatas=[_metadata(articles[c.article_id], c) for c in part],
+            )
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        for i in range(0, len(article_ids), 200):
+            self._col.delete(where={"article_id": {"$in": list(article_ids[i : i + 200])}})
+
+    def all_ids(self) -> list[str]:
+        out: list[str] = []
+        offset = 0
+        while True:
+            got = self._col.get(include=[], limit=5000, offset=offset)
+            out.extend(got["ids"])
+            if len(got["ids"]) < 5000:
+                return out
+            offset += 5000
+
+    def search(
+        self,
+        vector: Vectors,
+        limit: int,
+        since: int | None = None,
+        until: int | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[DenseHit]:
+        if self.count() == 0:
+            return []
+        res = self._col.query(
+            query_embeddings=[vector],
+            n_results=limit,
+            where=_where(since, until, sources),
+            include=["distances"],
+        )
+        ids = res["ids"][0]
+        dists = (res.get("distances") or [[]])[0]
+        return [DenseHit(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+
+def _metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
+    return {
+        "article_id": article.id,
+        "chunk": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "n_tokens": chunk.n_tokens,
+        "date": article.date_int,
+        "source": article.source,
+        "title": article.title[:500],
+        "lang": article.lang,
+    }

@@ -1,0 +1,1 @@
+"""Reading the store: retrieval, answers, citations, digests."""

@@ -1,0 +1,187 @@
+"""The `veille` command: a thin shell over index/ and rag/."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from index.models import Article, Rejection
+from index.readers import ReadOptions, iter_files, read_path
+from index.store import Filters, Store
+from index.vectors import StoreError
+from veille.settings import get_settings
+
+app = typer.Typer(help="Veille: cited answers and briefings over French news.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD", param_hint=option) from None
+
+
+def _open_store() -> Store:
+    try:
+        return Store(get_settings())
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _filters(since: str | None, until: str | None, source: list[str] | None) -> Filters:
+    try:
+        return Filters(_date(since, "--since"), _date(until, "--until"), tuple(source or ()))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .json .jsonl[.gz])")],
+    source: Annotated[str | None, typer.Option(help="Source for articles that name none")] = None,
+    date_: Annotated[str | None, typer.Option("--date", help="Date (YYYY-MM-DD) for articles that have none")] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of the input files")] = "utf-8",
+    lang: Annotated[str | None, typer.Option(help="Language for articles that name none (else detected)")] = None,
+) -> None:
+    """Add articles to the index; unchanged ones are skipped, changed ones replaced."""
+    from index.ingest import Ingestor
+
+    _date(date_, "--date")
+    s = get_settings()
+    opts = ReadOptions(
+        max_file_bytes=int(s.max_file_mb * 1024 * 1024),
+        max_article_chars=s.max_article_chars,
+        min_article_chars=s.min_article_chars,
+        encoding=encoding,
+        default_source=source or "",
+        default_date=date_ or "",
+        default_lang=lang or "",
+    )
+    store = _open_store()
+    files = list(iter_files(paths))
+    try:
+        ingestor = Ingestor(store)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if ingestor.recovered:
+        console.print(f"Cleaned up {len(ingestor.recovered)} article(s) left half-indexed by an interrupted run.")
+
+    def items(progress: Progress, task: int) -> object:
+        for f in files:
+            if isinstance(f, Rejection):
+                yield f
+            else:
+                yield from read_path(f, opts)
+            progress.advance(task)  # type: ignore[arg-type]
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files · {task.fields[articles]} articles"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("Ingesting", total=len(files), articles=0)
+        seen = 0
+
+        def on_item(item: Article | Rejection, status: str) -> None:
+            nonlocal seen
+            seen += 1
+            progress.update(task, articles=seen)
+            if isinstance(item, Rejection):
+                err.print(f"[yellow]rejected[/yellow] {item}")
+
+        try:
+            report = ingestor.ingest(items(progress, task), on_item=on_item)  # type: ignore[arg-type]
+        except StoreError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    nothing_new = not report.added and not report.replaced
+    console.print(
+        f"{report.summary()}" + (" — the index already had all of it." if nothing_new and report.unchanged else "")
+    )
+    if report.rejected and not (report.added or report.replaced or report.unchanged):
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="A question or keywords")],
+    k: Annotated[int, typer.Option("-k", help="How many passages")] = 5,
+    since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles up to this date (YYYY-MM-DD)")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable)")] = None,
+    mode: Annotated[str | None, typer.Option(help="rrf (hybrid, default), dense or lexical")] = None,
+    recency: Annotated[float | None, typer.Option(help="Prefer recent articles: half-life in days")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Hybrid search: print the best passages with their article, date and score."""
+    from rag.retrieval import HybridRetriever, QueryError
+
+    filters = _filters(since, until, source)
+    store = _open_store()
+    try:
+        passages = HybridRetriever(store).retrieve(
+            query, k=k, filters=filters, mode=mode, recency_half_life_days=recency
+        )
+    except (QueryError, ValueError, StoreError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps([p.__dict__ for p in passages], ensure_ascii=False))
+        return
+    if not passages:
+        console.print("No passage matches.")
+        return
+    for rank, p in enumerate(passages, start=1):
+        where = f"{p.source or 'unknown source'}, {p.date or 'undated'}"
+        head = f"[bold][{rank}][/bold] {p.title or p.article_id} — {where}"
+        console.print(f"{head}  [dim]score {p.score:.4f} · {p.chunk_id} · chars {p.start}-{p.end}[/dim]")
+        console.print(f"    {p.text}\n", highlight=False)
+
+
+@app.command()
+def stats() -> None:
+    """What the index holds."""
+    store = _open_store()
+    info = store.stats()
+    table = Table(show_header=False)
+    for key, value in info.items():
+        table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
+    console.print(table)
+
+
+@app.command()
+def delete(ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> None:
+    """Remove articles from the vector and lexical indexes."""
+    from index.ingest import Ingestor
+
+    store = _open_store()
+    deleted, missing = Ingestor(store).delete(ids)
+    for i in deleted:
+        console.print(f"deleted {i}")
+    for i in missing:
+        err.print(f"[yellow]unknown article id[/yellow] {i}")
+    if missing and not deleted:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

