@@ -22,29 +22,52 @@ class ChunkingOptions:
             raise ValueError("overlap_tokens must be >= 0 and smaller than max_tokens")
 
 
-def _split_long(text: str, start: int, end: int, budget: int) -> list[tuple[int, int, int]]:
-    """Cut one over-long sentence at word boundaries into pieces under budget."""
+def _hard_cut(text: str, start: int, end: int, budget: int) -> list[tuple[int, int, int]]:
+    """Cut one "word" longer than the budget (URLs, debris) into pieces that fit."""
     pieces: list[tuple[int, int, int]] = []
-    piece_start = start
-    piece_end = start
-    tokens = 0
-    for m in re.finditer(r"\S+", text[start:end]):
-        w_start, w_end = start + m.start(), start + m.end()
-        w_tokens = count_tokens(" " + m.group())
-        if tokens + w_tokens > budget and piece_end > piece_start:
-            pieces.append((piece_start, piece_end, tokens))
-            piece_start, tokens = w_start, 0
-        if w_tokens > budget:  # a single "word" longer than the budget (URLs, debris): hard cut
-            step = max(1, len(m.group()) * budget // (w_tokens + 1))
-            for s in range(w_start, w_end, step):
-                pieces.append((s, min(s + step, w_end), count_tokens(text[s : min(s + step, w_end)])))
-            piece_start = piece_end = w_end
-            tokens = 0
+    s = start
+    while s < end:
+        e = end
+        n = count_tokens(text[s:e])
+        while n > budget and e - s > 1:
+            e = s + max(1, (e - s) * budget // (n + 1))
+            n = count_tokens(text[s:e])
+        pieces.append((s, e, n))
+        s = e
+    return pieces
+
+
+def _split_long(text: str, start: int, end: int, budget: int) -> list[tuple[int, int, int]]:
+    """Cut one over-long sentence at word boundaries into pieces under budget.
+
+    Pieces grow on per-word counts, then are checked on their exact text: a word's
+    tokens depend on what precedes it ("sécurité" is 4 tokens, " sécurité" is 1),
+    so the sum of per-word counts can miss the budget by a few tokens.
+    """
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    pieces: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(words):
+        p_start = words[i][0]
+        n = count_tokens(text[p_start : words[i][1]])
+        if n > budget:  # a single "word" longer than the budget (URLs, debris): hard cut
+            pieces.extend(_hard_cut(text, p_start, words[i][1], budget))
+            i += 1
             continue
-        piece_end = w_end
-        tokens += w_tokens
-    if piece_end > piece_start:
-        pieces.append((piece_start, piece_end, tokens))
+        j = i + 1
+        estimate = n
+        while j < len(words):
+            w_tokens = count_tokens(" " + text[words[j][0] : words[j][1]])
+            if estimate + w_tokens > budget:
+                break
+            estimate += w_tokens
+            j += 1
+        n = count_tokens(text[p_start : words[j - 1][1]])
+        while n > budget and j - 1 > i:
+            j -= 1
+            n = count_tokens(text[p_start : words[j - 1][1]])
+        pieces.append((p_start, words[j - 1][1], n))
+        i = j
     return pieces
 
 
@@ -62,10 +85,10 @@ def chunk_article(article: Article, options: ChunkingOptions | None = None) -> l
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):
-        j = i
-        total = 0
-        while j < len(units) and (j == i or total + units[j][2] <= opts.max_tokens):
-            total += units[j][2]
+        # Grow the chunk sentence by sentence, counting the exact text it would cover
+        # (the whitespace between sentences has tokens too).
+        j = i + 1
+        while j < len(units) and count_tokens(text[units[i][0] : units[j][1]]) <= opts.max_tokens:
             j += 1
         start, end = units[i][0], units[j - 1][1]
         chunk_text = text[start:end]
@@ -83,9 +106,7 @@ def chunk_article(article: Article, options: ChunkingOptions | None = None) -> l
             break
         # Step back over whole sentences for the overlap, always moving forward.
         back = j
-        overlap = 0
-        while back - 1 > i and overlap + units[back - 1][2] <= opts.overlap_tokens:
+        while back - 1 > i and count_tokens(text[units[back - 1][0] : units[j - 1][1]]) <= opts.overlap_tokens:
             back -= 1
-            overlap += units[back][2]
         i = back
     return chunks

@@ -72,7 +72,9 @@ class SentenceTransformerEmbedder:
                 "give a local folder, an installed model package, or a hub name on a machine that reaches the hub"
             ) from exc
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers renamed the method (the old name warns, then goes away).
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim() or 0)
         self._batch_size = batch_size
         # e5-style models expect their prefixes; others get the text as it is.
         prefixed = "e5" in model.lower()

@@ -27,23 +27,31 @@ _STOPWORDS = frozenset(
 _stemmer = snowballstemmer.stemmer("french")
 
 
-def fold(text: str) -> str:
-    """Lowercase, no accents, no elisions: 'L’État' and 'etat' become the same."""
-    text = _ELISION.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text.casefold())
+def _strip_accents(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).replace("œ", "oe").replace("æ", "ae")
 
 
+def fold(text: str) -> str:
+    """Lowercase, no accents, no elisions: 'L’État' and 'etat' become the same."""
+    return _strip_accents(_ELISION.sub(" ", text).casefold())
+
+
 @lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return str(_stemmer.stemWord(word))
+def _term(word: str) -> str:
+    """Stem with the accents (Snowball's French rules need them), then fold them away."""
+    if word.isdigit():
+        return word
+    return _strip_accents(str(_stemmer.stemWord(word)))
 
 
 def analyze(text: str) -> list[str]:
     """Index terms: folded, stopwords out, Snowball-stemmed; numbers kept as they are."""
     terms = []
-    for word in _TOKEN.findall(fold(text)):
-        if word in _STOPWORDS or (len(word) == 1 and not word.isdigit()):
+    for word in _TOKEN.findall(_ELISION.sub(" ", text).casefold()):
+        if len(word) == 1 and not word.isdigit():
             continue
-        terms.append(word if word.isdigit() else _stem(word))
+        if _strip_accents(word) in _STOPWORDS:
+            continue
+        terms.append(_term(word))
     return terms

@@ -114,7 +114,8 @@ def _read_bytes(path: Path, opts: ReadOptions, *, limit: bool = True) -> bytes:
         raise InputError("empty file")
     if limit and size > opts.max_file_bytes:
         raise InputError(
-            f"file is {size / 1e6:.1f} MB, over the {opts.max_file_bytes / 1e6:.1f} MB limit; "
+            # MB as VEILLE_MAX_FILE_MB counts them (2**20 bytes), so the limit shown is the one set.
+            f"file is {size / 2**20:.1f} MB, over the {opts.max_file_bytes / 2**20:.1f} MB limit; "
             "split it, or raise VEILLE_MAX_FILE_MB"
         )
     data = path.read_bytes()
@@ -126,6 +127,21 @@ def _read_bytes(path: Path, opts: ReadOptions, *, limit: bool = True) -> bytes:
     return data
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, for parse_date to validate.
+
+    PyYAML builds `date: 2025-02-30` into a datetime itself and raises a bare
+    ValueError, which would stop the whole batch instead of rejecting one file.
+    """
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     """YAML front matter (--- ... ---) at the top of a text or Markdown file."""
     if not text.startswith("---\n"):
@@ -134,9 +150,11 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     if end < 0:
         return {}, text
     try:
-        meta = yaml.safe_load(text[4:end]) or {}
+        meta = yaml.load(text[4:end], Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"front matter is not valid YAML ({exc.__class__.__name__})") from None
+    except ValueError as exc:  # a value PyYAML cannot build (e.g. `!!int x`)
+        raise InputError(f"front matter has an invalid value ({exc})") from None
     if not isinstance(meta, dict):
         raise InputError("front matter must be a YAML mapping (key: value lines)")
     body = text[end + 4 :]

@@ -18,8 +18,9 @@ _ABBREVIATIONS = frozenset(
     """.split()
 )
 
-# Candidate ends: terminal punctuation (with closing quotes/brackets), then space.
-_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
+# Candidate ends: terminal punctuation (with closing quotes/brackets, which French
+# typography spaces: "« Partons. » Il"), then space.
+_END = re.compile(r"[.!?…]+(?:[\"'»”’)\]]|\s[»”])*(?=\s)")
 _NEXT_START = re.compile(r"\s+[\"'«“(\[-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
 _WORD_BEFORE = re.compile(r"([\w.\-]+)$")
 

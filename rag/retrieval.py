@@ -30,6 +30,7 @@ class Passage:
     score: float
     dense_rank: int | None = None  # 1-based rank on each side, None when absent there
     lexical_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity, when the dense side found it
 
 
 def _recency_weight(article_date: str, as_of: date, half_life_days: float) -> float:
@@ -69,10 +70,12 @@ class HybridRetriever:
 
         scores: dict[str, float] = {}
         dense_rank: dict[str, int] = {}
+        dense_score: dict[str, float] = {}
         lexical_rank: dict[str, int] = {}
         if mode in ("rrf", "dense"):
             for rank, hit in enumerate(self.store.search_dense(query, n, filters), start=1):
                 dense_rank[hit.chunk_id] = rank
+                dense_score[hit.chunk_id] = hit.score
                 scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + (
                     1.0 / (s.rrf_k + rank) if mode == "rrf" else hit.score
                 )
@@ -107,6 +110,7 @@ class HybridRetriever:
                     score=score * _recency_weight(a.date, today, half_life),
                     dense_rank=dense_rank.get(cid),
                     lexical_rank=lexical_rank.get(cid),
+                    dense_score=dense_score.get(cid),
                 )
             )
         passages.sort(key=lambda p: (-p.score, p.chunk_id))

@@ -158,10 +158,67 @@ def search(
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the articles")],
+    since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles up to this date (YYYY-MM-DD)")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured answer as JSON")] = False,
+    stream: Annotated[bool, typer.Option(help="Show the answer as it is written")] = True,
+) -> None:
+    """Answer a question from the articles, with citations, or say the sources do not say."""
+    from dataclasses import asdict
+
+    from rag.answer import Answerer
+    from rag.llm import LLMError
+    from rag.retrieval import QueryError
+
+    filters = _filters(since, until, source)
+    answerer = Answerer(_open_store())
+    final = None
+    live = stream and not as_json and console.is_terminal
+    try:
+        shown = ""
+        for event in answerer.stream(question, filters=filters):
+            if event.kind == "answer" and live:
+                console.print(event.text[len(shown) :], end="", highlight=False, soft_wrap=True)
+                shown = event.text
+            elif event.kind == "final":
+                final = event.answer
+    except (QueryError, ValueError, StoreError, LLMError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    assert final is not None
+    if live and shown:
+        console.print("\n[dim](verified:)[/dim]")
+    if as_json:
+        console.print_json(json.dumps(asdict(final), ensure_ascii=False, default=str))
+        return
+    console.print(final.text, highlight=False)
+    if final.refused:
+        console.print(f"[dim]({final.refusal_reason})[/dim]")
+        if final.passages:
+            console.print("Closest passages:" if final.lang == "en" else "Passages les plus proches :")
+            for p in final.passages[:3]:
+                console.print(f"  - {p.title or p.article_id} ({p.source}, {p.date}): {p.text[:160]}…", highlight=False)
+        return
+    console.print("")
+    for c in final.citations:
+        console.print(f"[bold][{c.n}][/bold] {c.title or c.article_id} — {c.source or '?'}, {c.date or 'undated'}")
+        console.print(f"    « {c.quote} »", highlight=False)
+    t = final.timings
+    console.print(f"[dim]{t.get('total_s', 0):.1f} s, {final.prompt_tokens or '?'} prompt tokens[/dim]")
+
+
+@app.command()
 def stats() -> None:
     """What the index holds."""
     store = _open_store()
-    info = store.stats()
+    try:
+        info = store.stats()
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     table = Table(show_header=False)
     for key, value in info.items():
         table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
@@ -174,7 +231,11 @@ def delete(ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> Non
     from index.ingest import Ingestor
 
     store = _open_store()
-    deleted, missing = Ingestor(store).delete(ids)
+    try:
+        deleted, missing = Ingestor(store).delete(ids)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     for i in deleted:
         console.print(f"deleted {i}")
     for i in missing:

