@@ -16,6 +16,10 @@ from rag.injection import MASK, is_instruction_like
 from rag.retrieval import Passage
 
 
+def _gain(text: str, terms: set[str]) -> int:
+    return len(terms & set(analyze(text)))
+
+
 def _best_window(p: Passage, terms: set[str], budget: int) -> Passage:
     if count_tokens(p.text) <= budget:
         return p
@@ -40,12 +44,45 @@ def _best_window(p: Passage, terms: set[str], budget: int) -> Passage:
     return replace(p, text=p.text[s:e], start=p.start + s, end=p.start + e)
 
 
+def _overlap(a: Passage, b: Passage) -> float:
+    if a.article_id != b.article_id:
+        return 0.0
+    inter = min(a.end, b.end) - max(a.start, b.start)
+    return max(0, inter) / max(1, min(a.end - a.start, b.end - b.start))
+
+
+def _without_shown(p: Passage, chosen: list[Passage]) -> Passage | None:
+    """Cut off the head or tail of p that an already chosen window of its article shows."""
+    start, end = p.start, p.end
+    for c in chosen:
+        if c.article_id != p.article_id or c.end <= start or c.start >= end:
+            continue
+        if c.start <= start:
+            start = max(start, c.end)
+        elif c.end >= end:
+            end = min(end, c.start)
+    if end - start < 20:
+        return None
+    text = p.text[start - p.start : end - p.start]
+    lead = len(text) - len(text.lstrip())
+    trail = len(text) - len(text.rstrip())
+    return replace(p, text=text.strip(), start=start + lead, end=end - trail)
+
+
 def select_context(passages: list[Passage], question: str, n: int, budget: int, per_passage: int) -> list[Passage]:
+    """Up to n windows, best first: no repeats of the same text, none without a question term past the first."""
     terms = set(analyze(question))
     chosen: list[Passage] = []
     used = 0
-    for p in passages[:n]:
+    for rank, p in enumerate(passages[:n]):
+        p = _without_shown(p, chosen)
+        if p is None:
+            continue
         window = _best_window(p, terms, per_passage)
+        if any(_overlap(window, c) > 0.5 for c in chosen):
+            continue  # chunks overlap by design; showing the same sentences twice wastes the budget
+        if rank >= 1 and terms and _gain(window.text, terms) == 0:
+            continue
         cost = count_tokens(window.text)
         if chosen and used + cost > budget:
             break
@@ -55,10 +92,14 @@ def select_context(passages: list[Passage], question: str, n: int, budget: int, 
 
 
 def render_passage(p: Passage) -> str:
-    """The passage as the model sees it, instruction-like sentences masked."""
-    parts = []
-    for s, e in sentence_spans(p.text):
-        sentence = p.text[s:e]
-        parts.append(MASK if is_instruction_like(sentence) else sentence)
-    head = ", ".join(x for x in (p.title, p.source, p.date) if x)
-    return (f"({head})\n" if head else "") + " ".join(parts)
+    """The passage as the model sees it, instruction-like sentences masked.
+
+    Only source and date head it: titles summarise the whole article, and a small model
+    takes a title's facts for the passage's.
+    """
+    text = p.text
+    for s, e in reversed(sentence_spans(text)):
+        if is_instruction_like(text[s:e]):
+            text = text[:s] + MASK + text[e:]
+    head = ", ".join(x for x in (p.source, p.date) if x)
+    return (f"({head})\n" if head else "") + text

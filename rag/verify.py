@@ -121,9 +121,12 @@ def verify(draft: Draft, passages: list[Passage], question: str) -> Verification
     question_terms = set(analyze(question))
     seen: set[tuple[int, int, int]] = set()
     for claim in draft.claims:
-        if not claim.text.strip():
-            result.dropped.append((claim, "empty claim"))
-            continue
+        if not re.search(r"\w\w", claim.text):
+            if not re.search(r"\w\w", claim.quote):
+                result.dropped.append((claim, "empty claim"))
+                continue
+            # No answer sentence ("...", a copied placeholder) but a quote: the quote says it.
+            claim = Claim(claim.quote, claim.source, claim.quote)
         order = list(range(len(passages)))
         if claim.source is not None and 1 <= claim.source <= len(passages):
             order.remove(claim.source - 1)

@@ -51,8 +51,8 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_passages: int = Field(default=4, ge=1, le=20)
-    context_tokens: int = Field(default=520, ge=64, le=16000)
-    passage_tokens: int = Field(default=170, ge=32, le=4000)
+    context_tokens: int = Field(default=420, ge=64, le=16000)
+    passage_tokens: int = Field(default=130, ge=32, le=4000)
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
     # Below this cosine, with no lexical match either, nothing is relevant: refuse without an LLM call.
     min_dense_score: float = Field(default=0.78, ge=-1, le=1)

@@ -165,3 +165,13 @@ def test_true_quote_about_something_else_is_not_support(passages: list[Passage])
     v = verify(draft, passages, "Qui dirige la délégation russe ?")
     assert v.claims == []
     assert "not about the question" in v.dropped[0][1]
+
+
+def test_placeholder_answer_with_a_real_quote_is_answered_by_the_quote(passages: list[Passage]) -> None:
+    # Seen with the embedded model: it copied the format's placeholder instead of writing the answer.
+    quote = "une rencontre trilatérale États-Unis-Ukraine-Russie n’est pas prévue pour le moment"
+    v = verify(Draft(True, [Claim("...", 1, quote)]), passages, "Une réunion trilatérale est-elle prévue ?")
+    assert len(v.claims) == 1
+    assert "trilatérale" in v.claims[0].text
+    assert v.dropped == []
+    assert verify(Draft(True, [Claim("...", 1, "…")]), passages, "Une réunion ?").claims == []
