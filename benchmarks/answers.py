@@ -105,8 +105,8 @@ def run_set(answerer: Answerer, items: list[tuple[str, list[str] | None]]) -> di
 
 
 def piaf_items(data: Path, n: int) -> tuple[list[dict[str, Any]], list[tuple[str, list[str] | None]]]:
-    paragraphs = [json.loads(line) for line in gzip.open(data / "piaf-dev.jsonl.gz", "rt", encoding="utf-8")]
-    questions: list[tuple[str, list[str] | None]] = []
+    with gzip.open(data / "piaf-dev.jsonl.gz", "rt", encoding="utf-8") as fh:
+        paragraphs = [json.loads(line) for line in fh]
     # A fixed, spread-out sample: every k-th question, so the set does not depend on file order quirks.
     flat = [(q["question"], q["answers"]) for p in paragraphs for q in p["questions"]]
     step = max(1, len(flat) // n)
@@ -152,7 +152,8 @@ def main() -> int:
         f"Machine: {machine()}. Command: `python -m benchmarks.answers --piaf {args.piaf}`.",
         "Baseline: the same pipeline showing whole top-k chunks to the model (no window selection).",
         "",
-        "| set | n | TTFT p50 (s) | TTFT p95 (s) | total p50 (s) | total p95 (s) | prompt tokens | fact recall | refusal acc. | refusal rate |",
+        "| set | n | TTFT p50 (s) | TTFT p95 (s) | total p50 (s) | total p95 (s) | prompt tokens "
+        "| fact recall | refusal acc. | refusal rate |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():

@@ -74,11 +74,11 @@ def select_context(passages: list[Passage], question: str, n: int, budget: int, 
     terms = set(analyze(question))
     chosen: list[Passage] = []
     used = 0
-    for rank, p in enumerate(passages[:n]):
-        p = _without_shown(p, chosen)
-        if p is None:
+    for rank, candidate in enumerate(passages[:n]):
+        rest = _without_shown(candidate, chosen)
+        if rest is None:
             continue
-        window = _best_window(p, terms, per_passage)
+        window = _best_window(rest, terms, per_passage)
         if any(_overlap(window, c) > 0.5 for c in chosen):
             continue  # chunks overlap by design; showing the same sentences twice wastes the budget
         if rank >= 1 and terms and _gain(window.text, terms) == 0:
