@@ -181,7 +181,7 @@ class Catalog:
                 )
                 db.execute(
                     "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-                    (cur.lastrowid, " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}"))),
+                    (cur.lastrowid, " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}", variants=True))),
                 )
             counts: dict[str, int] = {}
             for c in chunks:

@@ -45,13 +45,23 @@ def _term(word: str) -> str:
     return _strip_accents(str(_stemmer.stemWord(word)))
 
 
-def analyze(text: str) -> list[str]:
-    """Index terms: folded, stopwords out, Snowball-stemmed; numbers kept as they are."""
+def analyze(text: str, *, variants: bool = False) -> list[str]:
+    """Index terms: folded, stopwords out, Snowball-stemmed; numbers kept as they are.
+
+    With `variants` (for indexed texts), a word whose accent-less form stems differently
+    also gives that stem ('sécurité' → 'secur' and 'securit'), so that a query typed
+    without accents ('securite' → 'securit') still finds it.
+    """
     terms = []
-    for word in _TOKEN.findall(_ELISION.sub(" ", text).casefold()):
+    # NFC first: a decomposed "é" (e + combining accent) is not a word character.
+    for word in _TOKEN.findall(_ELISION.sub(" ", unicodedata.normalize("NFC", text)).casefold()):
         if len(word) == 1 and not word.isdigit():
             continue
-        if _strip_accents(word) in _STOPWORDS:
+        bare = _strip_accents(word)
+        if bare in _STOPWORDS:
             continue
-        terms.append(_term(word))
+        term = _term(word)
+        terms.append(term)
+        if variants and bare != word and _term(bare) != term:
+            terms.append(_term(bare))
     return terms

@@ -1,0 +1,109 @@
+"""Helpers shared by the tests: settings, sample data and store inspection."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index.models import Article, Rejection
+from index.readers import ReadOptions, read_inputs
+from index.store import Store
+from veille.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "examples" / "articles"
+SAMPLE_SOURCES = ("exemple-relais-axios", "exemple-relais-politico")
+DMITRIEV_QUERY = "qui dirige la délégation russe ?"
+
+# Short French articles: cheap to embed, distinct topics, dates and sources.
+SHORT_ARTICLES: dict[str, dict[str, str]] = {
+    "vendanges-2023": {
+        "title": "Vendanges précoces en Bourgogne",
+        "source": "journal-du-vin",
+        "date": "2023-09-15",
+        "text": (
+            "Les vendanges ont commencé avec deux semaines d'avance en Bourgogne. "
+            "Les vignerons de la Côte de Beaune craignent une récolte réduite après la canicule d'août."
+        ),
+    },
+    "tgv-2024": {
+        "title": "Une nouvelle ligne à grande vitesse entre Bordeaux et Toulouse",
+        "source": "rail-info",
+        "date": "2024-05-02",
+        "text": (
+            "Le chantier de la ligne à grande vitesse entre Bordeaux et Toulouse a été lancé. "
+            "Les trains rouleront à 320 km/h et relieront les deux métropoles en une heure de moins."
+        ),
+    },
+    "glaciers-2025": {
+        "title": "Les glaciers des Alpes reculent encore",
+        "source": "montagne-hebdo",
+        "date": "2025-03-20",
+        "text": (
+            "Le glacier d'Argentière a perdu près de trois mètres d'épaisseur l'an dernier. "
+            "Les glaciologues alertent sur la fonte accélérée des glaciers alpins depuis vingt ans."
+        ),
+    },
+}
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings built explicitly: no .env file, the given data dir, the given overrides."""
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+def write_txt(path: Path, text: str, **meta: str) -> Path:
+    """A .txt article, with YAML front matter when metadata is given."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n" if meta else ""
+    path.write_text(head + text + "\n", encoding="utf-8")
+    return path
+
+
+def write_short_articles(folder: Path, ids: tuple[str, ...] | None = None) -> dict[str, Path]:
+    out = {}
+    for aid in ids or tuple(SHORT_ARTICLES):
+        a = SHORT_ARTICLES[aid]
+        out[aid] = write_txt(
+            folder / f"{aid}.txt", a["text"], id=aid, title=a["title"], source=a["source"], date=a["date"]
+        )
+    return out
+
+
+def read_all(paths: list[Path] | list[str], opts: ReadOptions | None = None) -> tuple[list[Article], list[Rejection]]:
+    articles: list[Article] = []
+    rejections: list[Rejection] = []
+    for item in read_inputs(paths, opts or ReadOptions()):
+        (rejections if isinstance(item, Rejection) else articles).append(item)  # type: ignore[arg-type]
+    return articles, rejections
+
+
+def sample_articles() -> list[Article]:
+    articles, rejections = read_all([SAMPLE_DIR])
+    assert not rejections, rejections
+    assert len(articles) == 2
+    return articles
+
+
+def _article_of(chunk_id: str) -> str:
+    return chunk_id.rsplit(":", 1)[0]
+
+
+def chroma_ids(store: Store, article_id: str | None = None) -> set[str]:
+    ids = set(store.vectors.all_ids())
+    return ids if article_id is None else {i for i in ids if _article_of(i) == article_id}
+
+
+def catalog_ids(store: Store, article_id: str | None = None) -> set[str]:
+    ids = set(store.catalog.chunk_ids())
+    return ids if article_id is None else {i for i in ids if _article_of(i) == article_id}
+
+
+def plain(text: str) -> str:
+    """Terminal output without colours and with every run of whitespace as one space."""
+    return " ".join(_ANSI.sub("", text).split())
