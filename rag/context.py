@@ -70,7 +70,7 @@ def _without_shown(p: Passage, chosen: list[Passage]) -> Passage | None:
 
 
 def select_context(passages: list[Passage], question: str, n: int, budget: int, per_passage: int) -> list[Passage]:
-    """Up to n windows, best first: no repeats of the same text, none without a question term past the first."""
+    """Up to n windows, best first: no repeats of the same text, past the first, none sharing fewer than two question terms."""
     terms = set(analyze(question))
     chosen: list[Passage] = []
     used = 0
@@ -81,7 +81,7 @@ def select_context(passages: list[Passage], question: str, n: int, budget: int, 
         window = _best_window(rest, terms, per_passage)
         if any(_overlap(window, c) > 0.5 for c in chosen):
             continue  # chunks overlap by design; showing the same sentences twice wastes the budget
-        if rank >= 1 and terms and _gain(window.text, terms) == 0:
+        if rank >= 1 and terms and _gain(window.text, terms) < min(2, len(terms)):
             continue
         cost = count_tokens(window.text)
         if chosen and used + cost > budget:

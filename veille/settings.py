@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(default=5, ge=1, le=100)
     fusion: Literal["rrf", "dense", "lexical"] = "rrf"
-    rrf_k: int = Field(default=60, ge=1)
+    rrf_k: int = Field(default=10, ge=1)  # 10 beat 60 on PIAF: recall@5 0.931 vs 0.923
     candidates: int = Field(default=50, ge=1, le=1000)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)

@@ -1,0 +1,1 @@
+"""Benchmarks that read real data from ../shared/data and skip where it is absent."""
