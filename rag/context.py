@@ -70,7 +70,7 @@ def _without_shown(p: Passage, chosen: list[Passage]) -> Passage | None:
 
 
 def select_context(passages: list[Passage], question: str, n: int, budget: int, per_passage: int) -> list[Passage]:
-    """Up to n windows, best first: no repeats of the same text, past the first, none sharing fewer than two question terms."""
+    """Up to n windows, best first, no text shown twice; past the first, each shares two question terms."""
     terms = set(analyze(question))
     chosen: list[Passage] = []
     used = 0
