@@ -95,6 +95,19 @@ MIN_QUESTION_COVERAGE = 0.5
 MIN_QUESTION_COVERAGE_WITH_CONTEXT = 0.75
 
 
+_YES = re.compile(r"^\W*(oui|yes|si)\b", re.IGNORECASE)
+_YES_NO = re.compile(r"^\W*(oui|non|yes|no|si)\b\W*", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(ne|n['’]|aucune?|jamais|pas|non|ni|not|no|never|none|neither)\b", re.IGNORECASE)
+
+
+def _bare_or_contradicted(text: str, support: str) -> bool:
+    """A yes/no claim with nothing else to check, or a "yes" against a negated source sentence."""
+    rest = _YES_NO.sub("", text)
+    if _YES_NO.match(text) and len(analyze(rest)) < 2:
+        return True
+    return bool(_YES.match(text)) and _NEGATION.search(support) is not None
+
+
 def _check(claim: Claim, p: Passage, s: int, e: int, question_terms: set[str]) -> str | None:
     """Why this support does not hold, or None when it does."""
     sent_s, sent_e = sentence_at(p.text, s, e)
@@ -160,5 +173,12 @@ def verify(draft: Draft, passages: list[Passage], question: str) -> Verification
         if (pi, s, e) in seen:
             continue
         seen.add((pi, s, e))
-        result.claims.append(SupportedClaim(claim.text.strip(), pi, s, e, repaired))
+        text = claim.text.strip()
+        sent_s, sent_e = sentence_at(passages[pi].text, s, e)
+        support = passages[pi].text[sent_s:sent_e]
+        if _bare_or_contradicted(text, support):
+            # "Oui." says nothing checkable, and small models say "Oui" to negated sources:
+            # the supporting sentence itself is the honest answer.
+            text = support
+        result.claims.append(SupportedClaim(text, pi, s, e, repaired))
     return result

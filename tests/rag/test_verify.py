@@ -175,3 +175,16 @@ def test_placeholder_answer_with_a_real_quote_is_answered_by_the_quote(passages:
     assert "trilatérale" in v.claims[0].text
     assert v.dropped == []
     assert verify(Draft(True, [Claim("...", 1, "…")]), passages, "Une réunion ?").claims == []
+
+
+def test_bare_yes_against_a_negated_source_becomes_the_source_sentence(passages: list[Passage]) -> None:
+    # Seen with the embedded model: "Oui" to a question whose source says the meeting is not planned.
+    quote = "une rencontre trilatérale États-Unis-Ukraine-Russie n’est pas prévue pour le moment"
+    v = verify(Draft(True, [Claim("Oui.", 1, quote)]), passages, "Une réunion trilatérale est-elle prévue ?")
+    assert len(v.claims) == 1
+    assert v.claims[0].text.startswith("Cependant, les sources d’Axios soulignent")
+    assert "n’est pas prévue" in v.claims[0].text
+    # A full, checkable claim is kept as the model wrote it.
+    full = "Non, aucune rencontre trilatérale n'est prévue pour le moment."
+    v = verify(Draft(True, [Claim(full, 1, quote)]), passages, "Une réunion trilatérale est-elle prévue ?")
+    assert v.claims[0].text == full
