@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.retrieval_piaf import machine  # noqa: E402
 from index.french import fold  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
 from index.readers import ReadOptions, build_article, read_inputs  # noqa: E402
@@ -56,17 +55,9 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
 
 
-def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {cpu}, {mem:.0f} GiB RAM, Python {platform.python_version()}"
+def machine_line() -> str:
+    m = machine()
+    return f"{m['nproc']} cores, {m['cpu']}, {m['ram_gb']} GB RAM, Python {m['python']}, load {m['load_avg_start']}"
 
 
 def run_set(answerer: Answerer, items: list[tuple[str, list[str] | None]]) -> dict[str, Any]:
@@ -149,7 +140,7 @@ def main() -> int:
     lines = [
         f"# Answers with the embedded LLM — {date.today().isoformat()}",
         "",
-        f"Machine: {machine()}. Command: `python -m benchmarks.answers --piaf {args.piaf}`.",
+        f"Machine: {machine_line()}. Command: `python -m benchmarks.answers --piaf {args.piaf}`.",
         "Baseline: the same pipeline showing whole top-k chunks to the model (no window selection).",
         "",
         "| set | n | TTFT p50 (s) | TTFT p95 (s) | total p50 (s) | total p95 (s) | prompt tokens "
