@@ -124,11 +124,15 @@ class ChatLLM:
                 raise LLMError(f"the LLM call failed: {exc}") from exc
 
 
-def _is_unavailable(exc: Exception) -> bool:
-    name = type(exc).__name__
-    return name in {"APIConnectionError", "APITimeoutError", "ConnectError", "ConnectTimeout", "ReadTimeout"} or (
-        getattr(exc, "status_code", 0) in (502, 503, 504)
-    )
+def _is_unavailable(exc: BaseException) -> bool:
+    """Connection refused, timeouts, 502/503/504 — anywhere in the chain (clients wrap each other)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = type(seen).__name__
+        if "Connect" in name or "Timeout" in name or getattr(seen, "status_code", 0) in (502, 503, 504):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_bad_request(exc: Exception) -> bool:

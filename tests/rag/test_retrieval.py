@@ -61,7 +61,9 @@ def test_each_mode_finds_the_passage(retriever: HybridRetriever, sample_store: S
         elif mode == "lexical":
             assert p.lexical_rank is not None and p.dense_rank is None
         else:
-            assert p.score <= 2 / 61, "rrf scores are sums of 1/(60 + rank)"
+            c = sample_store.settings.rrf_k
+            expected = sum(1 / (c + r) for r in (p.dense_rank, p.lexical_rank) if r is not None)
+            assert p.score == pytest.approx(expected), "rrf scores are sums of 1/(rrf_k + rank)"
 
 
 def test_lexical_mode_needs_a_matching_term(retriever: HybridRetriever) -> None:
