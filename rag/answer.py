@@ -73,9 +73,7 @@ def _same_claim(a: str, b: str) -> bool:
     return x == y or (min(len(x), len(y)) > 10 and (x in y or y in x))
 
 
-def render_answer(
-    question: str, lang: str, shown: Sequence[Passage], verified: Verification
-) -> tuple[str, list[Citation]]:
+def render_answer(shown: Sequence[Passage], verified: Verification) -> tuple[str, list[Citation]]:
     """Text with [n] markers numbered by first use, and the citations they resolve to."""
     numbers: dict[tuple[int, int, int], int] = {}
     citations: list[Citation] = []
@@ -249,7 +247,7 @@ class Answerer:
                 ),
             )
             return
-        text, citations = render_answer(question, lang, shown, verified)
+        text, citations = render_answer(shown, verified)
         timings["total_s"] = time.perf_counter() - t0
         yield AnswerEvent(
             "final",

@@ -146,7 +146,7 @@ def test_render_numbers_citations_by_first_use_and_merges_same_claim(passages: l
         ],
     )
     v = verify(draft, passages, "Qui dirige la délégation russe ?")
-    text, cits = render_answer("Qui dirige la délégation russe ?", "fr", passages, v)
+    text, cits = render_answer(passages, v)
     assert text == "Kirill Dmitriev dirige la délégation russe [1][2]."
     assert [(c.n, c.article_id) for c in cits] == [(1, "a1"), (2, "a2")]
     # Offsets are article offsets: the passage starts at 100 * n in its article.
