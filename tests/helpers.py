@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,10 @@ def catalog_ids(store: Store, article_id: str | None = None) -> set[str]:
 def plain(text: str) -> str:
     """Terminal output without colours and with every run of whitespace as one space."""
     return " ".join(_ANSI.sub("", text).split())
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for real servers, or for "server down")."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

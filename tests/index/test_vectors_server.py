@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,20 +19,14 @@ from index.readers import ReadOptions, read_inputs
 from index.store import Store
 from index.vectors import StoreError
 from rag.retrieval import HybridRetriever
-from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, catalog_ids, chroma_ids, make_settings
+from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, catalog_ids, chroma_ids, free_port, make_settings
 
 CHROMA = Path(sys.executable).parent / "chroma"
 STARTUP_TIMEOUT_S = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_unreachable_chroma_url_is_a_clear_store_error(tmp_path: Path, embedder: Embedder) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     store = Store(make_settings(tmp_path / "data", chroma_url=url))
     try:
         with pytest.raises(StoreError) as info:
@@ -66,7 +59,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `chroma run` on a free loopback port, always terminated."""
     assert CHROMA.exists(), f"the chroma CLI is missing from {CHROMA.parent}"
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (folder / "server.log").open("wb") as log:
         proc = subprocess.Popen(

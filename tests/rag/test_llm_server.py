@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -16,21 +15,16 @@ from rag.answer import Answerer
 from rag.llm import LLMUnavailable, build_chat_model
 from rag.model_weights import ensure_model
 from tests.conftest import SampleStore
+from tests.helpers import free_port
 from veille.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = ensure_model(Settings().model_cache_dir)
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -75,7 +69,7 @@ def test_answer_through_openai_compatible_server(llama_server: str, sample_store
 
 def test_server_down_is_a_clear_unavailable_error(sample_store: SampleStore, tmp_path: Path) -> None:
     settings = sample_store.settings.model_copy(
-        update={"llm": "openai", "llm_url": f"http://127.0.0.1:{_free_port()}/v1", "llm_timeout_s": 5.0}
+        update={"llm": "openai", "llm_url": f"http://127.0.0.1:{free_port()}/v1", "llm_timeout_s": 5.0}
     )
     answerer = Answerer(sample_store.store, settings, llm=build_chat_model(settings))
     with pytest.raises(LLMUnavailable, match="unreachable"):

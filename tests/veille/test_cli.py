@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 
 from index.embedders import Embedder
 from tests.conftest import SampleStore
-from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, SAMPLE_SOURCES, plain, write_short_articles, write_txt
+from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, SAMPLE_SOURCES, free_port, plain, write_short_articles, write_txt
 from veille.cli import app
 from veille.settings import get_settings
 
@@ -43,12 +42,6 @@ def _row(table: str, key: str) -> str | None:
     """The value next to `key` in a printed two-column table (whatever its borders)."""
     m = re.search(rf"(?:^|\W){key}\W+(\S+?)(?:\s|[│|]|$)", table)
     return m.group(1) if m else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- on the shared sample store (read only) -------------------------------------------------
@@ -223,7 +216,7 @@ def test_delete(run: Run, tmp_path: Path) -> None:
 
 
 def test_unreachable_chroma_server_is_reported(run: Run, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     write_txt(tmp_path / "a.txt", "Un article suffisamment long pour être indexé.")
     for args in (["stats"], ["search", "Miami"], ["ingest", tmp_path / "a.txt"]):
         result = run(tmp_path / "data", *args, chroma_url=url)
