@@ -179,9 +179,15 @@ class Answerer:
         shown = select_context(candidates, standalone, k or s.answer_passages, s.context_tokens, s.passage_tokens)
         yield AnswerEvent("retrieved", passages=tuple(shown))
 
-        def refusal(reason: str, passages: Sequence[Passage], **extra: object) -> Answer:
+        def refusal(
+            reason: str,
+            passages: Sequence[Passage],
+            dropped_claims: Sequence[str] = (),
+            prompt_tokens: int | None = None,
+            completion_tokens: int | None = None,
+        ) -> Answer:
             timings["total_s"] = time.perf_counter() - t0
-            ans = Answer(
+            return Answer(
                 question=question,
                 text=prompts.load("refusal", lang),
                 citations=[],
@@ -192,10 +198,10 @@ class Answerer:
                 passages=list(passages),
                 timings=timings,
                 llm_calls=llm_calls,
+                dropped_claims=list(dropped_claims),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
             )
-            for key, value in extra.items():
-                setattr(ans, key, value)
-            return ans
 
         if not shown:
             yield AnswerEvent("final", answer=refusal("no passage matches the question and filters", []))
