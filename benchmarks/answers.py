@@ -61,6 +61,7 @@ def machine_line() -> str:
 
 
 def run_set(answerer: Answerer, items: list[tuple[str, list[str] | None]]) -> dict[str, Any]:
+    ctoks: list[int] = []
     ttft, total, ptoks, hits, answerable, refused_ok, unanswerable, refusals = [], [], [], 0, 0, 0, 0, 0
     rows = []
     for question, gold in items:
@@ -71,6 +72,8 @@ def run_set(answerer: Answerer, items: list[tuple[str, list[str] | None]]) -> di
         ttft.append(ans.timings.get("llm_first_token_s", wall) + ans.timings.get("retrieve_s", 0.0))
         if ans.prompt_tokens:
             ptoks.append(ans.prompt_tokens)
+        if ans.completion_tokens:
+            ctoks.append(ans.completion_tokens)
         refusals += ans.refused
         if gold is None:
             unanswerable += 1
@@ -80,7 +83,16 @@ def run_set(answerer: Answerer, items: list[tuple[str, list[str] | None]]) -> di
             answerable += 1
             ok = any(fold(g) in fold(ans.text) for g in gold)
             hits += ok
-        rows.append({"question": question, "answer": ans.text, "ok": ok, "seconds": round(wall, 2)})
+        rows.append(
+            {
+                "question": question,
+                "answer": ans.text,
+                "ok": ok,
+                "seconds": round(wall, 2),
+                "prompt_tokens": ans.prompt_tokens,
+                "completion_tokens": ans.completion_tokens,
+            }
+        )
     return {
         "n": len(items),
         "ttft_p50": pct(ttft, 0.5),
@@ -88,11 +100,31 @@ def run_set(answerer: Answerer, items: list[tuple[str, list[str] | None]]) -> di
         "total_p50": pct(total, 0.5),
         "total_p95": pct(total, 0.95),
         "prompt_tokens_mean": statistics.fmean(ptoks) if ptoks else float("nan"),
+        "completion_tokens_mean": statistics.fmean(ctoks) if ctoks else float("nan"),
         "fact_recall": hits / answerable if answerable else float("nan"),
         "refusal_accuracy": refused_ok / unanswerable if unanswerable else float("nan"),
         "refusal_rate": refusals / len(items),
         "items": rows,
     }
+
+
+def raw_model_speed(answerer: Answerer) -> dict[str, float]:
+    """Prompt and generation tokens/s of the bare llama.cpp model: the floor any answer path pays."""
+    client = getattr(answerer.llm.model, "client", None)
+    if client is None:
+        return {}
+    text = " ".join(f"Phrase {i} d'un article de presse sur une négociation à Miami." for i in range(40))
+    toks = client.tokenize(text.encode("utf-8"))[:400]
+    client.reset()
+    t = time.perf_counter()
+    client.eval(toks)
+    prompt_s = time.perf_counter() - t
+    n, t = 32, time.perf_counter()
+    for _ in range(n):
+        client.eval([client.sample(temp=0.0)])
+    gen_s = time.perf_counter() - t
+    client.reset()
+    return {"prompt_tok_s": len(toks) / prompt_s, "gen_tok_s": n / gen_s, "prompt_tokens": float(len(toks))}
 
 
 def piaf_items(data: Path, n: int) -> tuple[list[dict[str, Any]], list[tuple[str, list[str] | None]]]:
@@ -119,6 +151,7 @@ def main() -> int:
         store = Store(settings)
         Ingestor(store).ingest(read_inputs([ROOT / "examples" / "articles"], ReadOptions()))
         answerer = Answerer(store)
+        speed = raw_model_speed(answerer)
         answerer.answer("Qui ?")  # load the model and warm the prompt prefix once, outside the timings
         results["sample corpus"] = run_set(answerer, SAMPLE_QUESTIONS)
         if not args.no_baseline:
@@ -143,14 +176,21 @@ def main() -> int:
         f"Machine: {machine_line()}. Command: `python -m benchmarks.answers --piaf {args.piaf}`.",
         "Baseline: the same pipeline showing whole top-k chunks to the model (no window selection).",
         "",
+        (
+            f"Bare llama.cpp on this machine (same process, {speed.get('prompt_tokens', 0):.0f}-token prompt): "
+            f"{speed.get('prompt_tok_s', float('nan')):.1f} prompt tok/s, "
+            f"{speed.get('gen_tok_s', float('nan')):.1f} generated tok/s."
+        ),
+        "",
         "| set | n | TTFT p50 (s) | TTFT p95 (s) | total p50 (s) | total p95 (s) | prompt tokens "
-        "| fact recall | refusal acc. | refusal rate |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| generated tokens | fact recall | refusal acc. | refusal rate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['n']} | {r['ttft_p50']:.2f} | {r['ttft_p95']:.2f} | {r['total_p50']:.2f} | "
-            f"{r['total_p95']:.2f} | {r['prompt_tokens_mean']:.0f} | {r['fact_recall']:.2f} | "
+            f"{r['total_p95']:.2f} | {r['prompt_tokens_mean']:.0f} | {r['completion_tokens_mean']:.0f} | "
+            f"{r['fact_recall']:.2f} | "
             f"{r['refusal_accuracy']:.2f} | {r['refusal_rate']:.2f} |"
         )
     base = results.get("sample corpus, baseline: whole chunks")

@@ -286,6 +286,23 @@ class Catalog:
             ).fetchall()
         return {r[0]: (int(r[1]), int(r[2]), str(r[3])) for r in rows}
 
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Chunk ids of complete articles, in article order."""
+        out: dict[str, list[str]] = {}
+        ids = list(article_ids)
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                rows = self._db.execute(
+                    "SELECT c.id, c.article_id FROM chunks c JOIN articles a ON a.id = c.article_id "
+                    f"WHERE a.state = 'complete' AND c.article_id IN ({','.join('?' * len(part))}) "
+                    "ORDER BY c.article_id, c.idx",
+                    part,
+                ).fetchall()
+                for r in rows:
+                    out.setdefault(r["article_id"], []).append(r["id"])
+        return out
+
     def chunk_ids(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT id FROM chunks")]

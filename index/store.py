@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
+import numpy as np
+
 from index.catalog import ArticleRecord, Catalog, LexicalHit
 from index.embedders import Embedder, load_embedder
 from index.vectors import DenseHit, StoreError, VectorIndex, connect
@@ -107,6 +109,25 @@ class Store:
 
     def articles(self, filters: Filters, limit: int | None = None, offset: int = 0) -> list[ArticleRecord]:
         return self.catalog.list_articles(filters.since_int, filters.until_int, filters.sources or None, limit, offset)
+
+    def article_vectors(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """One unit vector per article: the mean of its stored chunk vectors, the first chunk
+        (title and lede) counted twice because it says what the story is."""
+        by_article = self.catalog.chunk_ids_by_article(article_ids)
+        stored = self.vectors.vectors_of([cid for ids in by_article.values() for cid in ids])
+        out: dict[str, np.ndarray] = {}
+        for aid, ids in by_article.items():
+            vecs = [stored[c] for c in ids if c in stored]
+            if not vecs:
+                continue
+            mat = np.asarray(vecs, dtype=np.float32)
+            weights = np.ones(len(vecs), dtype=np.float32)
+            weights[0] = 2.0
+            mean = (mat * weights[:, None]).sum(axis=0)
+            norm = float(np.linalg.norm(mean))
+            if norm > 0:
+                out[aid] = mean / norm
+        return out
 
     def stats(self) -> dict[str, object]:
         out: dict[str, object] = dict(self.catalog.counts())

@@ -112,6 +112,15 @@ class VectorIndex:
                 return out
             offset += 5000
 
+    def vectors_of(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors by chunk id (nothing re-embedded); unknown ids are absent."""
+        out: dict[str, list[float]] = {}
+        for i in range(0, len(chunk_ids), 500):
+            got = self._col.get(ids=list(chunk_ids[i : i + 500]), include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                out[cid] = [float(x) for x in vec]
+        return out
+
     def search(
         self,
         vector: Vectors,

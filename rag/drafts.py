@@ -80,7 +80,8 @@ def _close_json(text: str) -> str:
     return out + "".join(reversed(stack))
 
 
-def _load(raw: str) -> Any:
+def load_json_lenient(raw: str) -> Any:
+    """The first JSON object in raw, closing what a cut-off generation left open; None if there is none."""
     start = raw.find("{")
     if start < 0:
         return None
@@ -118,7 +119,7 @@ def _from_text(raw: str) -> Draft:
 
 
 def parse_draft(raw: str) -> Draft:
-    data = _load(raw)
+    data = load_json_lenient(raw)
     if not isinstance(data, dict):
         return _from_text(raw) if raw.strip() else Draft(found=False, raw=raw)
     items = _pick(data, "elements", "claims", "affirmations", "answers", "reponses")

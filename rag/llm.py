@@ -58,6 +58,13 @@ class ChatLLM:
             return ["json_object"]
         return ["json_schema", "json_object", "none"]
 
+    def _count_text(self, text: str) -> int | None:
+        # llama.cpp's LangChain stream carries no usage metadata; its own tokenizer gives the exact count.
+        client = getattr(self.model, "client", None)
+        if self.backend != "embedded" or client is None:
+            return None
+        return len(client.tokenize(text.encode("utf-8"), add_bos=False))
+
     def count_tokens(self, messages: list[BaseMessage]) -> int | None:
         client = getattr(self.model, "client", None)
         if self.backend != "embedded" or client is None:
@@ -95,6 +102,7 @@ class ChatLLM:
                 kwargs["max_tokens"] = max_tokens
             started = time.perf_counter()
             emitted = False
+            produced: list[str] = []
             try:
                 for chunk in self.model.stream(messages, **kwargs):
                     meta = getattr(chunk, "usage_metadata", None)
@@ -106,8 +114,11 @@ class ChatLLM:
                         if usage.first_token_s is None:
                             usage.first_token_s = time.perf_counter() - started
                         emitted = True
+                        produced.append(text)
                         yield text
                 usage.total_s = time.perf_counter() - started
+                if usage.completion_tokens is None:
+                    usage.completion_tokens = self._count_text("".join(produced))
                 if self._json_mode == "auto" and self.backend != "embedded":
                     self._json_mode = mode  # remember what this server accepts
                 return

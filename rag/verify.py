@@ -43,11 +43,12 @@ class Verification:
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Capitalised only because they open a sentence: not details to look for.
-_GENERIC = frozenset(
+GENERIC_CAPITALISED = frozenset(
     fold(w)
     for w in """Oui Non Yes No Selon Le La Les Un Une Des Il Elle Ils Elles Aucun Aucune Cette Ce Ces Cet
     Depuis Pour Dans Sur Par Avec Lors Après Avant Mais Et Ou Donc Car En Au Aux Du De On Nous Vous
-    Leur Leurs Son Sa Ses Plusieurs Certains Certaines Tous Toutes The A An It They This That There""".split()
+    Leur Leurs Son Sa Ses Plusieurs Certains Certaines Tous Toutes Alors Aussi Ainsi Comme Quand Parallèlement
+    Cependant Toutefois Enfin Ensuite Puis The A An It They This That There""".split()
 )
 
 
@@ -56,7 +57,7 @@ def key_details(text: str) -> set[str]:
     out: set[str] = set()
     for m in _CAPITALISED.finditer(text):
         word = fold(m.group()).strip().strip("'’-")
-        if word and word not in _GENERIC:
+        if word and word not in GENERIC_CAPITALISED:
             out.add(word)
     out.update(n.replace(",", ".") for n in _NUMBER.findall(text))
     return out
@@ -67,6 +68,12 @@ def _has_detail(detail: str, folded_passage: str) -> bool:
         return detail in folded_passage.replace(",", ".").replace("\u202f", "").replace(" ", "")
     # Word-ish match on the folded text; allow inflection at the end ("russe" ~ "russes").
     return re.search(rf"\b{re.escape(detail[: max(4, len(detail) - 2)])}", folded_passage) is not None
+
+
+def missing_details(text: str, source: str) -> list[str]:
+    """The names and numbers of `text` that `source` does not contain."""
+    folded = _folded(source)
+    return sorted(d for d in key_details(text) if not _has_detail(d, folded))
 
 
 def _folded(text: str) -> str:
@@ -114,8 +121,7 @@ def _check(claim: Claim, p: Passage, s: int, e: int, question_terms: set[str]) -
     support = p.text[sent_s:sent_e]
     if is_instruction_like(support):
         return "its support is an instruction inside an article, not a fact"
-    folded = _folded(p.text)
-    missing = [d for d in key_details(claim.text) if not _has_detail(d, folded)]
+    missing = missing_details(claim.text, p.text)
     if missing:
         return f"detail(s) not in the cited passage: {', '.join(sorted(missing))}"
     if question_terms:

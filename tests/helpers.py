@@ -115,3 +115,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def sample_records() -> list[Any]:
+    """The sample articles as catalog records, without a store (for code that only reads them)."""
+    from index.catalog import ArticleRecord
+
+    out = []
+    for a in sample_articles():
+        out.append(ArticleRecord(a.id, "", "complete", a.title, a.source, a.url, a.date, a.lang, a.text, 0))
+    return sorted(out, key=lambda r: r.source)
+
+
+def record(aid: str, text: str, source: str = "src", title: str = "", day: str = "2024-01-01") -> Any:
+    from index.catalog import ArticleRecord
+
+    return ArticleRecord(aid, "", "complete", title, source, "", day, "fr", text, 0)

@@ -210,6 +210,113 @@ def ask(
     console.print(f"[dim]{t.get('total_s', 0):.1f} s, {final.prompt_tokens or '?'} prompt tokens[/dim]")
 
 
+def _emit_digest(digest: object, fmt: str, out: Path | None) -> None:
+    from rag.digest_render import render
+
+    try:
+        text = render(digest, fmt)  # type: ignore[arg-type]
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if out is None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    err.print(f"written to {out}")
+
+
+def _run_digest(build: object) -> object:
+    """Run a digest build with a progress bar over the stories being written."""
+    from rag.digests import DigestError
+    from rag.llm import LLMError
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("grouping stories", total=None)
+
+        def on_progress(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"writing: {label[:50]}")
+
+        try:
+            return build(on_progress)  # type: ignore[operator]
+        except (DigestError, ValueError, StoreError, LLMError) as exc:
+            progress.stop()
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+
+
+Format = Annotated[str, typer.Option("--format", "-f", help="md, json or html")]
+OutFile = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of the terminal")]
+Lang = Annotated[str | None, typer.Option(help="Language of the briefing (fr, en); default: the articles'")]
+
+
+@app.command()
+def digest(
+    day: Annotated[str | None, typer.Option("--date", help="The day to brief (YYYY-MM-DD)")] = None,
+    since: Annotated[str | None, typer.Option(help="Window start (YYYY-MM-DD), instead of --date")] = None,
+    until: Annotated[str | None, typer.Option(help="Window end (YYYY-MM-DD)")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable)")] = None,
+    lang: Lang = None,
+    max_stories: Annotated[int, typer.Option(help="Stories written; the rest are listed")] = 8,
+    fmt: Format = "md",
+    out: OutFile = None,
+) -> None:
+    """A cited briefing of the articles of a day or window: stories merged across outlets."""
+    from rag.digests import Digester
+
+    start = _date(day, "--date") or _date(since, "--since")
+    if start is None:
+        err.print("[red]error:[/red] give --date YYYY-MM-DD, or --since (and --until)")
+        raise typer.Exit(2)
+    end = _date(until, "--until") or (start if day else None)
+    digester = Digester(_open_store())
+    result = _run_digest(lambda p: digester.digest(start, end or start, source or [], lang, max_stories, p))
+    _emit_digest(result, fmt, out)
+
+
+@app.command()
+def brief(
+    topic: Annotated[str, typer.Argument(help='What the briefing is about, e.g. "négociations Ukraine"')],
+    since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles up to this date (YYYY-MM-DD)")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable)")] = None,
+    lang: Lang = None,
+    max_stories: Annotated[int, typer.Option(help="Stories written; the rest are listed")] = 5,
+    fmt: Format = "md",
+    out: OutFile = None,
+) -> None:
+    """A cited briefing on a topic, over the articles that match it."""
+    from rag.digests import Digester
+
+    s, u = _date(since, "--since"), _date(until, "--until")
+    digester = Digester(_open_store())
+    result = _run_digest(lambda p: digester.brief(topic, s, u, source or [], lang, max_stories, progress=p))
+    _emit_digest(result, fmt, out)
+
+
+@app.command()
+def summarize(
+    article_id: Annotated[str, typer.Argument(help="An article id (see `veille search`)")],
+    lang: Lang = None,
+    fmt: Format = "md",
+    out: OutFile = None,
+) -> None:
+    """A cited summary of one article."""
+    from rag.digests import Digester
+
+    digester = Digester(_open_store())
+    result = _run_digest(lambda p: digester.summarize(article_id, lang))
+    _emit_digest(result, fmt, out)
+
+
 @app.command()
 def stats() -> None:
     """What the index holds."""
