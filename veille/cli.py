@@ -317,6 +317,67 @@ def summarize(
     _emit_digest(result, fmt, out)
 
 
+@app.command("eval")
+def eval_(
+    gold: Annotated[list[str], typer.Argument(help="Gold files (YAML/JSONL) or piaf:PATH[:N]")],
+    report: Annotated[Path | None, typer.Option("--report", help="Folder for the JSON and Markdown reports")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="A previous JSON report to diff against")] = None,
+    thresholds: Annotated[Path | None, typer.Option(help="YAML of metric: '>= value' / '<= value'")] = None,
+    fail_under: Annotated[list[str] | None, typer.Option(help="metric=value: fail below it (repeatable)")] = None,
+    judge: Annotated[bool, typer.Option(help="Add the LLM-judge tier (reported, never gating)")] = False,
+) -> None:
+    """Run gold sets through the pipeline and report every metric; exit 1 when a threshold fails."""
+    from evals.evaluate import evaluate
+    from evals.gold import GoldError
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("loading", total=None)
+
+        def on_progress(item: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=item[:40])
+
+        try:
+            outcomes = evaluate(gold, get_settings(), thresholds, fail_under, baseline, report, judge, on_progress)
+        except (GoldError, ValueError, StoreError, OSError) as exc:
+            progress.stop()
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    failed = False
+    for o in outcomes:
+        table = Table(title=f"{o.name} ({len(o.items)} items)")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        table.add_column("threshold")
+        deltas = (o.report.get("baseline_diff") or {}).get("deltas", {})
+        if deltas:
+            table.add_column("vs baseline", justify="right")
+        for k, v in o.report["metrics"].items():
+            row = [k, "n/a" if v is None else f"{v:.3f}", o.report["thresholds"].get(k, "")]
+            if deltas:
+                d = deltas.get(k)
+                row.append("" if d is None else f"{d:+.3f}")
+            table.add_row(*row)
+        console.print(table)
+        if o.paths:
+            console.print(f"reports: {o.paths[0]} {o.paths[1]}")
+        regressed = (o.report.get("baseline_diff") or {}).get("regressed")
+        if regressed:
+            console.print(f"regressed since the baseline: {', '.join(regressed)}")
+        for f in o.failures:
+            failed = True
+            err.print(f"[red]FAILED[/red] {o.name}: {f}")
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def stats() -> None:
     """What the index holds."""

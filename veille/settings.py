@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # How to ask for JSON: auto tries OpenAI's json_schema, then llama.cpp's json_object+schema, then none.
     llm_json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
     model_cache_dir: Path = Path.home() / ".cache" / "veille"
+    # Where the CI eval gate (evals/test_seeds.py) writes its report; empty: a temporary folder.
+    eval_report_dir: str = ""
 
     @field_validator("chunk_overlap_tokens")
     @classmethod

@@ -1,0 +1,1 @@
+"""Evaluation harness: gold facts → metrics → thresholds. Drives rag/ like a user."""

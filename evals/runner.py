@@ -1,0 +1,237 @@
+"""Run gold sets through rag/ like a user would, and judge every item.
+
+The runner ingests the gold set's corpus into a fresh store (or uses the
+configured one), asks every question through `rag.answer.Answerer`, writes the
+digests through `rag.digests.Digester`, and scores each item with the
+deterministic metrics of evals/metrics.py. Aggregates, thresholds and baseline
+diffs are in evals/report.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from evals import metrics as m
+from evals.gold import DigestItem, GoldSet, QAItem
+from index.ingest import Ingestor
+from index.models import Article
+from index.readers import ReadOptions, build_article, read_inputs
+from index.store import Filters, Store
+from rag.answer import Answer, Answerer, Turn
+from rag.digest_checks import citation_problems
+from rag.digest_render import to_markdown
+from rag.digests import Digester
+from rag.retrieval import HybridRetriever, Passage
+from rag.stories import SAME_STORY
+from veille.settings import Settings
+
+Progress = Callable[[str], None]
+
+
+class AnswersQuestions(Protocol):
+    def answer(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
+    ) -> Answer: ...
+
+
+class RanksPassages(Protocol):
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]: ...
+
+
+@dataclass
+class ItemResult:
+    id: str
+    kind: str  # "qa" or "digest"
+    question: str
+    answerable: bool
+    answer: str = ""
+    refused: bool = False
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    facts_found: list[bool] = field(default_factory=list)
+    verdicts: dict[str, float | bool | None] = field(default_factory=dict)
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    prompt_tokens: int | None = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(verdict_ok(k, v) for k, v in self.verdicts.items())
+
+
+# Verdicts that are graded rather than pass/fail: any value above zero is a pass for the item.
+_GRADED = frozenset({"retrieval_rr", "digest_stories_per_day"})
+
+
+def verdict_ok(key: str, value: float | bool | None) -> bool:
+    if value is None:
+        return True
+    if key in _GRADED:
+        return value > 0
+    return value is True or (not isinstance(value, bool) and value >= 1.0)
+
+
+def _keys(article_id: str, store: Store) -> set[str]:
+    rec = store.article(article_id)
+    return {article_id} | ({rec.source, rec.title} if rec else set())
+
+
+def item_filters(item: QAItem) -> Filters:
+    f = item.filters
+    return Filters(since=f.since, until=f.until, sources=tuple(f.sources))
+
+
+def ingest_corpus(gold: GoldSet, store: Store) -> int:
+    """Ingest the gold set's corpus: files and folders, or `piaf:PATH` paragraphs read in place."""
+    articles: list[Article] = []
+    opts = ReadOptions()
+    for entry in gold.corpus:
+        if entry.startswith("piaf:"):
+            with gzip.open(entry[5:], "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    p = json.loads(line)
+                    articles.append(
+                        build_article({"id": p["id"], "title": p["title"], "text": p["text"]}, p["id"], opts)
+                    )
+        else:
+            for a in read_inputs([(gold.base_dir / entry).resolve()], opts):
+                if isinstance(a, Article):
+                    articles.append(a)
+                else:
+                    raise ValueError(f"corpus file rejected: {a.origin}: {a.reason}")
+    report = Ingestor(store).ingest(articles)
+    return len(report.added) + len(report.unchanged) + len(report.replaced)
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        answerer: AnswersQuestions | None = None,
+        retriever: RanksPassages | None = None,
+        digester: Digester | None = None,
+        judge: Callable[[QAItem, Answer], bool | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.answerer = answerer or Answerer(store)
+        self.retriever = retriever or HybridRetriever(store)
+        self._digester = digester
+        self.judge = judge
+
+    @property
+    def digester(self) -> Digester:
+        if self._digester is None:
+            self._digester = Digester(self.store)
+        return self._digester
+
+    def run(self, gold: GoldSet, progress: Progress | None = None) -> list[ItemResult]:
+        out = []
+        for item in gold.items:
+            if progress:
+                progress(item.id)
+            out.append(self.run_item(item))
+        for d in gold.digests:
+            if progress:
+                progress(d.id)
+            out.append(self.run_digest(d))
+        return out
+
+    def run_item(self, item: QAItem) -> ItemResult:
+        res = ItemResult(item.id, "qa", item.question, item.answerable)
+        history = [Turn(t.role, t.content) for t in item.history]
+        filters = item_filters(item)
+        t = time.perf_counter()
+        try:
+            ans = self.answerer.answer(item.question, history, filters)
+        except Exception as exc:  # an item that crashes is a failed item, not a crashed eval
+            res.error = f"{type(exc).__name__}: {exc}"
+            return res
+        res.latency_s = time.perf_counter() - t
+        res.ttft_s = ans.timings.get("llm_first_token_s")
+        res.prompt_tokens = ans.prompt_tokens
+        res.answer, res.refused = ans.text, ans.refused
+        res.citations = [
+            {"n": c.n, "article_id": c.article_id, "source": c.source, "quote": c.quote, "start": c.start, "end": c.end}
+            for c in ans.citations
+        ]
+        v = res.verdicts
+        v["language"] = m.language_matches(ans.text, item.lang)
+        if not item.answerable:
+            v["refusal_correct"] = ans.refused
+        else:
+            v["not_refused"] = not ans.refused
+            res.facts_found = [m.fact_in(f.forms, ans.text) for f in item.gold_facts]
+            v["fact_recall"] = sum(res.facts_found) / len(res.facts_found)
+        if not ans.refused:
+            cited = {}
+            for c in ans.citations:
+                rec = self.store.article(c.article_id)
+                cited[c.n] = (c.quote, rec.text[c.start : c.end] if rec else "")
+            v["citation_valid"] = m.citation_validity(ans.text, cited)
+            v["citation_coverage"] = m.citation_coverage(ans.text)
+            if item.answerable:
+                v["citation_support"] = m.citation_support(
+                    [f.forms for f in item.gold_facts], ans.text, [c.quote for c in ans.citations]
+                )
+        if item.answerable and item.gold_articles:
+            query = ans.standalone_question or item.question
+            ranked = self.retriever.retrieve(query, k=self.store.settings.top_k, filters=filters)
+            seen: list[str] = []
+            for p in ranked:
+                if p.article_id not in seen:
+                    seen.append(p.article_id)
+            rr = m.reciprocal_rank([_keys(a, self.store) for a in seen], set(item.gold_articles))
+            v["retrieval_hit"] = rr > 0
+            v["retrieval_rr"] = rr
+        if self.judge is not None and item.answerable:
+            res.verdicts["judge"] = self.judge(item, ans)
+        return res
+
+    def run_digest(self, item: DigestItem) -> ItemResult:
+        window = f"{item.since}" + (f"..{item.until}" if item.until and item.until != item.since else "")
+        res = ItemResult(item.id, "digest", f"digest {window}", True)
+        t = time.perf_counter()
+        try:
+            d = self.digester.digest(item.since, item.until, item.sources, max_stories=item.max_stories)
+        except Exception as exc:
+            res.error = f"{type(exc).__name__}: {exc}"
+            return res
+        res.latency_s = time.perf_counter() - t
+        text = to_markdown(d)
+        res.answer = text
+        articles = {a: rec for a in d.articles if (rec := self.store.article(a)) is not None}
+        n_bullets = sum(len(s.bullets) for s in d.stories)
+        problems = citation_problems(d, articles)
+        res.facts_found = [m.fact_in(f.forms, text) for f in item.facts]
+        cents = [s.centroid for s in d.stories if s.centroid]
+        dupes = sum(
+            1
+            for i in range(len(cents))
+            for j in range(i + 1, len(cents))
+            if sum(a * b for a, b in zip(cents[i], cents[j], strict=True)) >= SAME_STORY
+        )
+        days = max(1, ((item.until or item.since) - item.since).days + 1)
+        res.verdicts = {
+            "digest_citations_verified": 1.0 - len(problems) / n_bullets if n_bullets else None,
+            "digest_fact_coverage": sum(res.facts_found) / len(res.facts_found),
+            "digest_stories_per_day": len(d.stories) / days,
+            "digest_no_duplicates": dupes == 0,
+        }
+        res.citations = [{"problem": p} for p in problems]
+        return res
+
+
+def temporary_store(settings: Settings, gold: GoldSet) -> tuple[Store, tempfile.TemporaryDirectory[str]]:
+    """A fresh store in a temporary folder, holding the gold set's corpus."""
+    tmp = tempfile.TemporaryDirectory(prefix=f"veille-eval-{re.sub(r'[^a-z0-9]+', '-', gold.name.lower())}-")
+    store = Store(settings.model_copy(update={"data_dir": Path(tmp.name), "chroma_url": ""}))
+    ingest_corpus(gold, store)
+    return store, tmp
