@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from index.models import Article, Rejection
@@ -131,3 +136,38 @@ def record(aid: str, text: str, source: str = "src", title: str = "", day: str =
     from index.catalog import ArticleRecord
 
     return ArticleRecord(aid, "", "complete", title, source, "", day, "fr", text, 0)
+
+
+@contextmanager
+def running_server(
+    cmd: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None, timeout_s: float = 120.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a real server process, wait until `ready_url` answers 200, always stop it."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(cmd[:3])} not up after {timeout_s:.0f} s: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)

@@ -378,6 +378,60 @@ def eval_(
         raise typer.Exit(1)
 
 
+keys_app = typer.Typer(help="API keys (only their sha256 is kept in VEILLE_API_KEYS)")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(scope: Annotated[str, typer.Option(help="read or write")] = "read") -> None:
+    """Print a new API key (shown once) and the VEILLE_API_KEYS entry that accepts it."""
+    from api.security import new_key
+
+    try:
+        key, entry = new_key(scope)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"key (give it to the client, it is not stored): {key}")
+    console.print(f"add to VEILLE_API_KEYS (comma-separated): {entry}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default VEILLE_HOST, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default VEILLE_PORT, 8000)")] = None,
+) -> None:
+    """Run the HTTP API and the web page (uvicorn)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.security import parse_keys
+
+    settings = get_settings()
+    bind = host or settings.host
+    try:
+        keys = parse_keys(settings.api_keys)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    loopback = bind in ("127.0.0.1", "localhost", "::1")
+    if not keys and not loopback:
+        err.print(
+            f"[red]error:[/red] no API keys configured: refusing to listen on {bind}. "
+            "Set VEILLE_API_KEYS (`veille keys create --scope write`) or keep the default 127.0.0.1."
+        )
+        raise typer.Exit(2)
+    if not keys:
+        err.print("no API keys configured: listening on loopback only, every local client may read and write")
+    url = f"http://{bind}:{port or settings.port}"
+    console.print(f"Veille on {url}/  (API docs: {url}/docs)")
+    console.print(
+        f"  curl -s {url}/v1/answers -H 'Content-Type: application/json' "
+        '-d \'{"question": "Qui dirige la délégation russe ?"}\''
+    )
+    uvicorn.run(create_app(settings), host=bind, port=port or settings.port, log_level="info")
+
+
 @app.command()
 def stats() -> None:
     """What the index holds."""

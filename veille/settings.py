@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # How to ask for JSON: auto tries OpenAI's json_schema, then llama.cpp's json_object+schema, then none.
     llm_json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
     model_cache_dir: Path = Path.home() / ".cache" / "veille"
+    # The API (veille serve). Keys: comma-separated "read:<sha256>" / "write:<sha256>" entries, hashes
+    # only (`veille keys create` makes one). Without keys the server binds to loopback only.
+    api_keys: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_mb: float = Field(default=20.0, gt=0)
+    rate_limit_per_minute: int = Field(default=120, ge=1)
+    cors_origins: str = ""  # comma-separated; empty: CORS closed
     # Where the CI eval gate (evals/test_seeds.py) writes its report; empty: a temporary folder.
     eval_report_dir: str = ""
 

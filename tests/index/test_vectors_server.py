@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import chromadb
-import httpx
 import pytest
 
 from index.embedders import Embedder
@@ -19,7 +16,7 @@ from index.readers import ReadOptions, read_inputs
 from index.store import Store
 from index.vectors import StoreError
 from rag.retrieval import HybridRetriever
-from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, catalog_ids, chroma_ids, free_port, make_settings
+from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, catalog_ids, chroma_ids, free_port, make_settings, running_server
 
 CHROMA = Path(sys.executable).parent / "chroma"
 STARTUP_TIMEOUT_S = 60.0
@@ -61,36 +58,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with (folder / "server.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(
-                        f"chroma run exited with {proc.returncode}: {(folder / 'server.log').read_text()[-2000:]}"
-                    )
-                try:
-                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"chroma run not up after {STARTUP_TIMEOUT_S:.0f}s")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    cmd = [str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(cmd, f"{url}/api/v2/heartbeat", folder / "server.log", timeout_s=STARTUP_TIMEOUT_S):
+        yield url
 
 
 @pytest.mark.slow

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag.answer import Answerer
 from rag.llm import LLMUnavailable, build_chat_model
 from rag.model_weights import ensure_model
 from tests.conftest import SampleStore
-from tests.helpers import free_port
+from tests.helpers import free_port, running_server
 from veille.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -26,32 +23,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = ensure_model(Settings().model_cache_dir)
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "veille-test"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "veille-test"]  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not come up within 120 s")
+    with running_server(cmd, f"{url}/models", log):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_answer_through_openai_compatible_server(llama_server: str, sample_store: SampleStore) -> None:

@@ -1,0 +1,51 @@
+"""A real `veille serve` (uvicorn) on a free loopback port, with read and write API keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.security import new_key
+from tests.helpers import free_port, running_server
+
+VEILLE = Path(sys.executable).parent / "veille"
+
+
+@dataclass
+class Server:
+    url: str
+    read_key: str
+    write_key: str
+    data_dir: Path
+
+    def client(self, key: str | None = "write", timeout: float = 300.0) -> httpx.Client:
+        token = {"write": self.write_key, "read": self.read_key}.get(key or "", key)
+        headers = {"Authorization": f"Bearer {token}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+
+def start(tmp: Path, **env: str) -> Iterator[Server]:
+    read_key, read_entry = new_key("read")
+    write_key, write_entry = new_key("write")
+    port = free_port()
+    variables = {
+        **os.environ,
+        "VEILLE_DATA_DIR": str(tmp / "data"),
+        "VEILLE_API_KEYS": f"{read_entry},{write_entry}",
+        **{f"VEILLE_{k.upper()}": v for k, v in env.items()},
+    }
+    url = f"http://127.0.0.1:{port}"
+    cmd = [str(VEILLE), "serve", "--port", str(port)]
+    with running_server(cmd, f"{url}/healthz", tmp / "server.log", env=variables):
+        yield Server(url, read_key, write_key, tmp / "data")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start(tmp_path_factory.mktemp("api"), rate_limit_per_minute="100000")
