@@ -14,7 +14,16 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from api.errors import ApiError, error_body
-from api.schemas import AnswerOut, AnswerRequest, ChatMessage, ChatRequest, FiltersIn
+from api.schemas import (
+    AnswerOut,
+    AnswerRequest,
+    ChatMessage,
+    ChatRequest,
+    FiltersIn,
+    PassageOut,
+    SearchRequest,
+    SearchResult,
+)
 from api.services import Services, reader, services
 from index.store import Filters
 from rag.answer import Answer, AnswerEvent, Turn
@@ -48,10 +57,58 @@ def _sse(event: str, data: Any) -> str:
 
 def _primed(svc: Services, question: str, history: list[Turn], filters: Filters) -> Iterator[AnswerEvent]:
     """The answer stream with its first step taken inside the request, so bad input is a 422 and a
-    store that is down a 503, not a stream that breaks after a 200."""
-    gen = svc.answerer.stream(question, history, filters)
-    first = next(gen)
-    return itertools.chain([first], gen)
+    store that is down a 503, not a stream that breaks after a 200. It holds a place in the LLM
+    queue until the stream is consumed or closed."""
+    slot = svc.llm_slot()
+    slot.__enter__()
+    try:
+        gen = svc.answerer.stream(question, history, filters)
+        first = next(gen)
+    except BaseException:
+        slot.__exit__(None, None, None)
+        raise
+
+    def held() -> Iterator[AnswerEvent]:
+        try:
+            yield from itertools.chain([first], gen)
+        finally:
+            slot.__exit__(None, None, None)
+
+    return held()
+
+
+def _final(events: Iterator[AnswerEvent]) -> Answer:
+    """Run the stream to its end (releasing its LLM slot) and return the verified answer."""
+    final = None
+    for ev in events:
+        if ev.kind == "final" and ev.answer is not None:
+            final = ev.answer
+    if final is None:
+        raise ApiError(500, "internal_error", "the answer ended without a result")
+    return final
+
+
+@router.post("/v1/search", response_model=SearchResult, summary="Hybrid retrieval only (no LLM): the best passages")
+def search(
+    req: SearchRequest, _: Annotated[object, Depends(reader)], svc: Annotated[Services, Depends(services)]
+) -> SearchResult:
+    passages = svc.answerer.retriever.retrieve(req.query, k=req.k, filters=_filters(req.filters), mode=req.mode)
+    return SearchResult(
+        passages=[
+            PassageOut(
+                article_id=p.article_id,
+                title=p.title,
+                source=p.source,
+                date=p.date,
+                url=p.url,
+                text=p.text,
+                start=p.start,
+                end=p.end,
+                score=round(p.score, 6),
+            )
+            for p in passages
+        ]
+    )
 
 
 @router.post("/v1/answers", response_model=AnswerOut, summary="Answer a question with verified citations")
@@ -61,11 +118,9 @@ def answer(
     history = [Turn(t.role, t.content) for t in req.history]
     events = _primed(svc, req.question, history, _filters(req.filters))
     if not req.stream:
-        for ev in events:
-            if ev.kind == "final" and ev.answer is not None:
-                svc.metrics.answered(ev.answer.refused, ev.answer.prompt_tokens, ev.answer.completion_tokens)
-                return answer_out(ev.answer)
-        raise ApiError(500, "internal_error", "the answer ended without a result")
+        final = _final(events)
+        svc.metrics.answered(final.refused, final.prompt_tokens, final.completion_tokens)
+        return answer_out(final)
 
     def sse() -> Iterator[str]:
         try:
@@ -121,9 +176,7 @@ def chat_completions(
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     base = {"id": cid, "created": created, "model": req.model}
     if not req.stream:
-        final = next((ev.answer for ev in events if ev.kind == "final" and ev.answer is not None), None)
-        if final is None:
-            raise ApiError(500, "internal_error", "the answer ended without a result")
+        final = _final(events)
         svc.metrics.answered(final.refused, final.prompt_tokens, final.completion_tokens)
         prompt, completion = final.prompt_tokens or 0, final.completion_tokens or 0
         return {

@@ -92,6 +92,32 @@ class AnswerRequest(BaseModel):
     stream: bool = False
 
 
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "délégation russe Miami", "k": 5}]}
+    )
+    query: str = Field(min_length=1, max_length=4000)
+    k: int = Field(default=5, ge=1, le=100)
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    mode: Literal["rrf", "dense", "lexical"] = "rrf"
+
+
+class PassageOut(BaseModel):
+    article_id: str
+    title: str
+    source: str
+    date: str
+    url: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class SearchResult(BaseModel):
+    passages: list[PassageOut]
+
+
 class CitationOut(BaseModel):
     n: int
     article_id: str

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import httpx
 from fastapi import Request
 
+from api.errors import ApiError
 from api.metrics import Metrics
 from api.security import Caller, Guard, parse_keys
 from index.ingest import Ingestor
@@ -28,6 +31,22 @@ class Services:
         self._llm = llm
         # Ingestion writes; one writer at a time per process keeps the ledger's pending/complete simple.
         self.write_lock = threading.Lock()
+        self._llm_slots = threading.BoundedSemaphore(settings.llm_queue)
+
+    @contextmanager
+    def llm_slot(self) -> Iterator[None]:
+        """A place in the LLM queue, or 503 busy: requests are not left waiting minutes for a 2-core model."""
+        if not self._llm_slots.acquire(blocking=False):
+            raise ApiError(
+                503,
+                "busy",
+                f"{self.settings.llm_queue} answers are already waiting for the model; retry shortly",
+                {"Retry-After": "15"},
+            )
+        try:
+            yield
+        finally:
+            self._llm_slots.release()
 
     @cached_property
     def store(self) -> Store:

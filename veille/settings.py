@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     max_body_mb: float = Field(default=20.0, gt=0)
     rate_limit_per_minute: int = Field(default=120, ge=1)
     cors_origins: str = ""  # comma-separated; empty: CORS closed
+    # Answer requests allowed to wait for the LLM at once; more get 503 "busy" with Retry-After
+    # instead of piling up behind a model that answers one question at a time.
+    llm_queue: int = Field(default=4, ge=1)
     # Where the CI eval gate (evals/test_seeds.py) writes its report; empty: a temporary folder.
     eval_report_dir: str = ""
 

@@ -140,3 +140,13 @@ def test_serve_refuses_a_public_interface_without_keys(tmp_path: Path) -> None:
         [str(VEILLE), "serve", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 2 and "VEILLE_API_KEYS" in done.stderr
+
+
+def test_search_returns_the_passage_without_the_model(ingested: Server) -> None:
+    with ingested.client("read") as c:
+        r = c.post("/v1/search", json={"query": "Qui dirige la délégation russe ?", "k": 2})
+        assert r.status_code == 200, r.text
+        passages = r.json()["passages"]
+        assert len(passages) == 2 and "Dmitriev" in passages[0]["text"]
+        only = c.post("/v1/search", json={"query": "délégation", "filters": {"sources": ["exemple-relais-politico"]}})
+        assert {p["source"] for p in only.json()["passages"]} == {"exemple-relais-politico"}
