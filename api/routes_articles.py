@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.errors import ApiError
@@ -85,8 +87,6 @@ def _from_json(payload: Any, opts: ReadOptions) -> list[Article | Rejection]:
 async def add_articles(
     request: Request, _: Annotated[object, Depends(writer)], svc: Annotated[Services, Depends(services)]
 ) -> IngestResult:
-    from starlette.concurrency import run_in_threadpool
-
     s = svc.settings
     opts = ReadOptions(
         max_file_bytes=int(s.max_file_mb * 1024 * 1024),
@@ -127,8 +127,6 @@ def list_articles(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ArticlePage:
-    from datetime import date
-
     try:
         filters = Filters(
             since=date.fromisoformat(since) if since else None,

@@ -2,7 +2,8 @@
 
 The model only rewords sentences chosen in code (rag/keysentences.py); it never
 picks facts. Each bullet is checked against the unit it was written from — the
-names and numbers it asserts must be there, and most of its words — and then
+names and numbers it asserts must be there, and most of its words, and it must
+keep the names and numbers the story's outlets share from that unit — and then
 cited to every article of the story that carries the same statement. A bullet
 that fails is replaced by its source sentence, shown as a quote; a headline that
 asserts a detail absent from the units falls back to the lead article's title.
@@ -25,7 +26,7 @@ from rag.drafts import load_json_lenient
 from rag.injection import is_instruction_like
 from rag.keysentences import Unit, article_units
 from rag.llm import ChatLLM, Usage
-from rag.verify import missing_details
+from rag.verify import key_details, missing_details
 
 MIN_WORD_COVERAGE = 0.5
 _MAX_HEADLINE_WORDS = 16
@@ -85,6 +86,14 @@ def supporting_spans(text: str, unit: Unit, articles: Sequence[ArticleRecord]) -
     return spans
 
 
+def shared_details(unit: Unit, articles: Sequence[ArticleRecord]) -> set[str]:
+    """The unit's names and numbers that at least two of the story's articles carry: what the unit
+    was chosen for, so a bullet written from it must keep them."""
+    if len(articles) < 2:
+        return set()
+    return {d for d in key_details(unit.text) if sum(not missing_details(d, a.text) for a in articles) >= 2}
+
+
 def _clean(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip().strip("-•* ")
     return re.sub(r"\s*\[\d+\]", "", text)  # markers are ours to add
@@ -129,7 +138,8 @@ class StoryWriter:
         bullets = []
         for i, unit in enumerate(units):
             text = _clean(points[i]) if i < len(points) else ""
-            if supported_by(text, unit.text):
+            dropped = missing_details(" ".join(sorted(shared_details(unit, articles))), text)
+            if supported_by(text, unit.text) and not dropped:
                 bullets.append(Bullet(text, supporting_spans(text, unit, articles)))
             else:
                 quote = re.sub(r"\s+", " ", unit.text).strip()

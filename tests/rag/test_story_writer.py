@@ -74,3 +74,13 @@ def test_markers_written_by_the_model_are_removed() -> None:
         {"titre": "Directive adoptée", "points": ["Le Parlement européen a adopté la directive mardi [3]."]}
     ).write(arts, units, "fr")
     assert story.bullets[0].text == "Le Parlement européen a adopté la directive mardi."
+
+
+def test_a_bullet_that_drops_the_people_both_outlets_name_is_replaced_by_its_sentence() -> None:
+    arts = sample_records()
+    units = select_units(arts, 3)
+    dmitriev = next(i for i, u in enumerate(units) if "Dmitriev" in u.text)
+    points = ["x"] * 3
+    points[dmitriev] = "La délégation russe devrait comprendre le directeur du Fonds national de prévoyance."
+    story = _writer({"titre": "Pourparlers", "points": points}).write(arts, units, "fr")
+    assert story.bullets[dmitriev].extractive and "Kirill Dmitriev" in story.bullets[dmitriev].text

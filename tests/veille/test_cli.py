@@ -263,5 +263,5 @@ def test_digest_writes_a_cited_html_briefing(run: Run, tmp_path: Path) -> None:
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and 'href="#src-1"' in html and 'href="#src-2"' in html
     assert "Dmitriev" in html
-    result = run(data, "digest", "--date", "2025-12-18", "--format", "json")
-    assert json.loads(result.stdout)["stories"][0]["sources"] == sorted(SAMPLE_SOURCES)
+    for source in SAMPLE_SOURCES:  # one story, both outlets cited
+        assert source in html
