@@ -26,7 +26,7 @@ from rag.drafts import load_json_lenient
 from rag.injection import is_instruction_like
 from rag.keysentences import Unit, article_units
 from rag.llm import ChatLLM, Usage
-from rag.verify import key_details, missing_details
+from rag.verify import contains_detail, key_details, missing_details
 
 MIN_WORD_COVERAGE = 0.5
 _MAX_HEADLINE_WORDS = 16
@@ -91,7 +91,7 @@ def shared_details(unit: Unit, articles: Sequence[ArticleRecord]) -> set[str]:
     was chosen for, so a bullet written from it must keep them."""
     if len(articles) < 2:
         return set()
-    return {d for d in key_details(unit.text) if sum(not missing_details(d, a.text) for a in articles) >= 2}
+    return {d for d in key_details(unit.text) if sum(contains_detail(a.text, d) for a in articles) >= 2}
 
 
 def _clean(text: str) -> str:
@@ -138,7 +138,7 @@ class StoryWriter:
         bullets = []
         for i, unit in enumerate(units):
             text = _clean(points[i]) if i < len(points) else ""
-            dropped = missing_details(" ".join(sorted(shared_details(unit, articles))), text)
+            dropped = [d for d in shared_details(unit, articles) if not contains_detail(text, d)]
             if supported_by(text, unit.text) and not dropped:
                 bullets.append(Bullet(text, supporting_spans(text, unit, articles)))
             else:

@@ -70,6 +70,11 @@ def _has_detail(detail: str, folded_passage: str) -> bool:
     return re.search(rf"\b{re.escape(detail[: max(4, len(detail) - 2)])}", folded_passage) is not None
 
 
+def contains_detail(source: str, detail: str) -> bool:
+    """Whether `source` carries one detail as key_details gives it (folded name or number)."""
+    return _has_detail(detail, _folded(source))
+
+
 def missing_details(text: str, source: str) -> list[str]:
     """The names and numbers of `text` that `source` does not contain."""
     folded = _folded(source)
