@@ -210,6 +210,19 @@ def ask(
     console.print(f"[dim]{t.get('total_s', 0):.1f} s, {final.prompt_tokens or '?'} prompt tokens[/dim]")
 
 
+def _bar() -> Progress:
+    """The progress bar every long command shows (on stderr, gone when done)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 def _emit_digest(digest: object, fmt: str, out: Path | None) -> None:
     from rag.digest_render import render
 
@@ -231,15 +244,7 @@ def _run_digest(build: object) -> object:
     from rag.digests import DigestError
     from rag.llm import LLMError
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with _bar() as progress:
         task = progress.add_task("grouping stories", total=None)
 
         def on_progress(done: int, total: int, label: str) -> None:
@@ -330,15 +335,7 @@ def eval_(
     from evals.evaluate import evaluate
     from evals.gold import GoldError
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with _bar() as progress:
         task = progress.add_task("loading", total=None)
 
         def on_progress(item: str, done: int, total: int) -> None:
