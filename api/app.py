@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.errors import error_body
+from api.errors import BodyTooLarge, error_body
 from api.routes_answers import router as answers_router
 from api.routes_articles import router as articles_router
 from api.routes_digests import router as digests_router
@@ -47,26 +47,22 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.message)
             return message
 
         try:
             await self.app(scope, counted, send)
-        except _TooLarge:
+        except BodyTooLarge:
             await self._reject(send)
 
-    async def _reject(self, send: Send) -> None:
+    @property
+    def message(self) -> str:
         mb = self.max_bytes / 1024 / 1024
-        await JSONResponse(
-            error_body(
-                "payload_too_large", f"the body is over {mb:.0f} MB; split the batch or raise VEILLE_MAX_BODY_MB"
-            ),
-            status_code=413,
-        )({"type": "http"}, _noop_receive, send)
+        return f"the body is over {mb:g} MB; split the batch or raise VEILLE_MAX_BODY_MB"
 
-
-class _TooLarge(Exception):
-    pass
+    async def _reject(self, send: Send) -> None:
+        response = JSONResponse(error_body("payload_too_large", self.message), status_code=413)
+        await response({"type": "http"}, _noop_receive, send)
 
 
 async def _noop_receive() -> Message:
@@ -91,6 +87,7 @@ def create_app(settings: Settings, llm: ChatLLM | None = None) -> FastAPI:
         },
     )
     svc = Services(settings, llm)
+    svc.store  # open the store now: the first requests should not race to open it  # noqa: B018
     app.state.services = svc
     errors.install(app)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
