@@ -7,6 +7,7 @@ question; the cut stays a contiguous span of the article, so offsets hold.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from index.french import analyze
@@ -91,6 +92,11 @@ def select_context(passages: list[Passage], question: str, n: int, budget: int, 
     return chosen
 
 
+def _is_heading(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= 12 and not re.search(r"[.!?…:;»\"”)]\s*$", line)
+
+
 def render_passage(p: Passage) -> str:
     """The passage as the model sees it, instruction-like sentences masked.
 
@@ -101,5 +107,8 @@ def render_passage(p: Passage) -> str:
     for s, e in reversed(sentence_spans(text)):
         if is_instruction_like(text[s:e]):
             text = text[:s] + MASK + text[e:]
+    # Section headings ("Le facteur russe à proximité, mais séparé") state nothing a claim can rest
+    # on, yet a small model copies them as its quote: the model does not see them.
+    text = "\n".join(line for line in text.split("\n") if not _is_heading(line))
     head = ", ".join(x for x in (p.source, p.date) if x)
     return (f"({head})\n" if head else "") + text
