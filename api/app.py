@@ -103,7 +103,10 @@ def create_app(settings: Settings, llm: ChatLLM | None = None) -> FastAPI:
     @app.middleware("http")
     async def measure(request: Request, call_next: Any) -> Response:
         t = time.perf_counter()
-        response: Response = await call_next(request)
+        try:
+            response: Response = await call_next(request)
+        except Exception as exc:  # answered here, so the connection stays usable (no re-raise to uvicorn)
+            response = errors.unexpected(exc)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         svc.metrics.requests.labels(request.method, path, str(response.status_code)).inc()

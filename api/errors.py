@@ -84,12 +84,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _other(_: Request, exc: Exception) -> JSONResponse:
-        if _is_connection_error(exc):
-            return _json(
-                503,
-                "store_unavailable",
-                "the Chroma server is unreachable; check VEILLE_CHROMA_URL and that `chroma run` is up",
-                {"Retry-After": "10"},
-            )
-        log.exception("unexpected error")
-        return _json(500, "internal_error", f"unexpected {type(exc).__name__}; see the server log")
+        return unexpected(exc)
+
+
+def unexpected(exc: Exception) -> JSONResponse:
+    """503 when a server we depend on (Chroma) is unreachable; otherwise a logged 500."""
+    if _is_connection_error(exc):
+        return _json(
+            503,
+            "store_unavailable",
+            "the Chroma server is unreachable; check VEILLE_CHROMA_URL and that `chroma run` is up",
+            {"Retry-After": "10"},
+        )
+    log.error("unexpected error", exc_info=exc)
+    return _json(500, "internal_error", f"unexpected {type(exc).__name__}; see the server log")

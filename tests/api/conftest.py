@@ -31,6 +31,7 @@ class Server:
 
 
 def start(tmp: Path, **env: str) -> Iterator[Server]:
+    tmp.mkdir(parents=True, exist_ok=True)
     read_key, read_entry = new_key("read")
     write_key, write_entry = new_key("write")
     port = free_port()
