@@ -30,7 +30,9 @@ class RecordingModel(FakeListChatModel):
 def test_every_template_renders_without_leftover_placeholders() -> None:
     for path in prompts.PROMPTS_DIR.glob("*.txt"):
         name, lang, _ = path.name.split(".")
-        text = prompts.render(name, lang, question="Q", passages="P", history="H", units="U", n="2")
+        text = prompts.render(
+            name, lang, question="Q", passages="P", history="H", units="U", n="2", facts="F", answer="A"
+        )
         assert "{{" not in text and "}}" not in text and "{question}" not in text, path.name
 
 
