@@ -44,7 +44,7 @@ from index.store import Filters, Store  # noqa: E402
 from index.tokens import count_tokens  # noqa: E402
 from rag.digest_checks import citation_problems, lede_recall  # noqa: E402
 from rag.digests import Digester  # noqa: E402
-from rag.stories import SAME_STORY  # noqa: E402
+from rag.stories import SAME_STORY, linkage  # noqa: E402
 from veille.settings import Settings  # noqa: E402
 
 
@@ -87,6 +87,9 @@ def run_digest(store: Store, day: str, max_stories: int, ledes: dict[str, str]) 
     articles = {a.id: a for a in store.articles(Filters(since=when, until=when))}
     cents = [np.asarray(s.centroid) for s in d.stories if s.centroid]
     cross = [float(cents[i] @ cents[j]) for i in range(len(cents)) for j in range(i + 1, len(cents))]
+    vectors = store.article_vectors(list(articles))
+    groups = [[articles[a] for a in s.articles] for s in d.stories]
+    links = [linkage(groups[i], groups[j], vectors) for i in range(len(groups)) for j in range(i + 1, len(groups))]
     stuff = sum(count_tokens(f"{a.title}\n{a.text}") for a in articles.values())
     return {
         "articles": d.n_articles,
@@ -103,6 +106,7 @@ def run_digest(store: Store, day: str, max_stories: int, ledes: dict[str, str]) 
         "lede_recall": lede_recall(d, ledes),
         "citation_problems": citation_problems(d, articles),
         "max_cross_story_cos": max(cross) if cross else float("nan"),
+        "max_cross_story_linkage": max(links) if links else float("nan"),
         "stuff_prompt_tokens": stuff,
         "headlines": [s.headline for s in d.stories],
     }
@@ -179,7 +183,7 @@ def main() -> int:
         "## Quality on the three busiest days",
         "",
         "| day | articles | written | covered (cited) | in written stories | lede recall | extractive bullets "
-        "| citation problems | max cross-story cos | total (s) |",
+        "| citation problems | max cross-story linkage / centroid cos | total (s) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for day, r in quality.items():
@@ -187,7 +191,8 @@ def main() -> int:
         lines.append(
             f"| {day} | {r['articles']} | {r['stories_written']} | {r['covered']} ({r['covered'] / r['articles']:.0%}) "
             f"| {r['in_written_stories']} | {lr} | {r['extractive_bullets']}/{r['bullets']} "
-            f"| {len(r['citation_problems'])} | {r['max_cross_story_cos']:.3f} | {r['wall_s']:.1f} |"
+            f"| {len(r['citation_problems'])} | {r['max_cross_story_linkage']:.3f} / {r['max_cross_story_cos']:.3f} "
+            f"| {r['wall_s']:.1f} |"
         )
     recalls = [r["lede_recall"] for r in quality.values() if r["lede_recall"] is not None]
     lines += [

@@ -41,15 +41,18 @@ class Unit:
         return self.article.text[self.start : self.end]
 
 
-def article_units(article: ArticleRecord) -> list[Unit]:
-    """Candidate units of one article: whole sentences, no headings, no instructions."""
+def article_units(article: ArticleRecord, strict: bool = True) -> list[Unit]:
+    """Candidate units of one article: whole sentences, no headings, no instructions. Not strict:
+    any sentence of a few words (for articles whose text has no sentence punctuation)."""
     spans = sentence_spans(article.text)[:_MAX_SENTENCES_PER_ARTICLE]
     units = []
     for i, (s, e) in enumerate(spans):
         sentence = article.text[s:e]
         words = len(sentence.split())
-        if words < _MIN_WORDS or words > _MAX_WORDS or not re.search(r"[.!?…»\"]\s*$", sentence):
+        if strict and (words < _MIN_WORDS or words > _MAX_WORDS or not re.search(r"[.!?…»\"]\s*$", sentence)):
             continue  # headings and fragments carry no checkable statement
+        if not strict and words < 4:
+            continue
         if is_instruction_like(sentence):
             continue
         start = spans[i - 1][0] if i > 0 and _PRONOUN_START.match(sentence) else s
@@ -89,6 +92,8 @@ def _weights(units: Sequence[Unit], n_articles: int) -> dict[str, float]:
 def select_units(articles: Sequence[ArticleRecord], n: int) -> list[Unit]:
     """Up to n units that together cover the story's shared details, in story order."""
     units = [u for a in articles for u in article_units(a)]
+    if not units:
+        units = [u for a in articles for u in article_units(a, strict=False)]
     if not units:
         return []
     weights = _weights(units, len(articles))

@@ -64,6 +64,13 @@ def similarity_matrix(articles: Sequence[ArticleRecord], vectors: dict[str, np.n
     return np.asarray(sim)
 
 
+def linkage(a: Sequence[ArticleRecord], b: Sequence[ArticleRecord], vectors: dict[str, np.ndarray]) -> float:
+    """The similarity grouping merges on: the mean pairwise similarity between two groups' articles."""
+    both = [*a, *b]
+    sim = similarity_matrix(both, vectors)
+    return float(sim[: len(a), len(a) :].mean())
+
+
 def group_stories(
     articles: Sequence[ArticleRecord], vectors: dict[str, np.ndarray], threshold: float = SAME_STORY
 ) -> list[Story]:

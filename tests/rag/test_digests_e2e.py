@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index.ingest import Ingestor
@@ -17,7 +16,7 @@ from index.store import Filters, Store
 from rag.digest_checks import citation_problems
 from rag.digest_render import to_html, to_markdown
 from rag.digests import Digester
-from rag.stories import SAME_STORY
+from rag.stories import SAME_STORY, linkage
 from tests.conftest import SampleStore
 from tests.helpers import ROOT, make_settings
 
@@ -71,10 +70,12 @@ def test_busy_days_digests_verify_and_do_not_repeat_a_story(tmp_path: Path) -> N
         assert d.n_articles == len(articles) > 80
         assert len(d.stories) == 2 and d.llm_calls == 2
         assert citation_problems(d, articles) == []
-        # No two stories are the same event: their centroids stay apart and no article is in two.
-        cents = [np.asarray(s.centroid) for s in d.stories]
-        for i in range(len(cents)):
-            for j in range(i + 1, len(cents)):
-                assert float(cents[i] @ cents[j]) < SAME_STORY
+        # No two stories are the same event: no pair of them is as close as grouping merges,
+        # and no article is in two.
+        groups = [[articles[a] for a in s.articles] for s in d.stories]
+        vectors = store.article_vectors(list(articles))
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                assert linkage(groups[i], groups[j], vectors) < SAME_STORY
         ids = [a for s in d.stories for a in s.articles]
         assert len(ids) == len(set(ids))

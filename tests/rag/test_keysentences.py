@@ -44,3 +44,11 @@ def test_redundant_sentences_are_not_chosen_twice() -> None:
     )
     texts = [u.text for u in select_units([a, b], 3)]
     assert sum("Sénat" in t for t in texts) == 1
+
+
+def test_an_article_without_sentence_punctuation_still_gives_units() -> None:
+    text = (
+        "Le gouvernement annonce un plan de relance de 100 milliards d'euros pour l'industrie\nLes syndicats réagissent"
+    )
+    units = select_units([record("a", text)], 2)
+    assert units and "100 milliards" in units[0].text
