@@ -72,7 +72,7 @@ def _from_json(payload: Any, opts: ReadOptions) -> list[Article | Rejection]:
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}},
+                "application/json": {"schema": ArticleIn.model_json_schema()},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
