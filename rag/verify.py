@@ -191,5 +191,7 @@ def verify(draft: Draft, passages: list[Passage], question: str) -> Verification
             # "Oui." says nothing checkable, and small models say "Oui" to negated sources:
             # the supporting sentence itself is the honest answer.
             text = support
-        result.claims.append(SupportedClaim(text, pi, s, e, repaired))
+        # The citation is the whole supporting sentence: a model's partial quote can stop short of
+        # the name it supports ("elle sera dirigée par le représentant spécial du président russe").
+        result.claims.append(SupportedClaim(text, pi, sent_s, sent_e, repaired))
     return result
