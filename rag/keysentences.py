@@ -101,13 +101,14 @@ def select_units(articles: Sequence[ArticleRecord], n: int) -> list[Unit]:
     chosen: list[Unit] = []
     covered: set[str] = set()
     chosen_terms: list[set[str]] = []
+    # Each unit's details and terms, once: the greedy loop scores every unit on every pick.
+    details_of = [key_details(u.text) for u in units]
+    terms_of = [set(analyze(u.text)) for u in units]
     for _ in range(n):
-        best: tuple[float, Unit, set[str]] | None = None
-        for u in units:
+        best: tuple[float, Unit, set[str], set[str]] | None = None
+        for u, details, terms in zip(units, details_of, terms_of, strict=True):
             if u in chosen:
                 continue
-            details = key_details(u.text)
-            terms = set(analyze(u.text))
             if any(len(terms & c) > 0.6 * min(len(terms), len(c)) for c in chosen_terms):
                 continue  # says what a chosen unit already says
             gain = sum(weights.get(d, 0.0) for d in details - covered)
@@ -115,11 +116,11 @@ def select_units(articles: Sequence[ArticleRecord], n: int) -> list[Unit]:
             lede = 1.0 / (1 + u.position)
             score = gain + 0.3 * shared + lede
             if best is None or score > best[0]:
-                best = (score, u, terms)
+                best = (score, u, terms, details)
         if best is None:
             break
         chosen.append(best[1])
         chosen_terms.append(best[2])
-        covered |= key_details(best[1].text)
+        covered |= best[3]
     order = {a.id: i for i, a in enumerate(articles)}
     return sorted(chosen, key=lambda u: (order[u.article.id], u.start))

@@ -70,11 +70,11 @@ def supported_by(text: str, source: str) -> bool:
 def supporting_spans(text: str, unit: Unit, articles: Sequence[ArticleRecord]) -> list[SpanRef]:
     """The unit's span, then the best span of every other article that says the same."""
     spans = [span_of(unit)]
+    terms = set(analyze(text))
     for a in articles:
         if a.id == unit.article.id:
             continue
         best: tuple[float, Unit] | None = None
-        terms = set(analyze(text))
         for u in article_units(a):
             if not supported_by(text, u.text):
                 continue
@@ -126,10 +126,9 @@ class StoryWriter:
         if not units:
             return WrittenStory(fallback_headline(articles, units), [], 0)
         usage = Usage()
+        messages = self.messages(units, lang)
         raw = "".join(
-            self.llm.stream(
-                self.messages(units, lang), schema=story_schema(len(units)), max_tokens=self.max_tokens, usage=usage
-            )
+            self.llm.stream(messages, schema=story_schema(len(units)), max_tokens=self.max_tokens, usage=usage)
         )
         data = load_json_lenient(raw)
         headline_raw = data.get("titre") if isinstance(data, dict) else None
@@ -153,6 +152,4 @@ class StoryWriter:
             or missing_details(headline, all_units)
         ):
             headline = fallback_headline(articles, units)
-        return WrittenStory(
-            headline, bullets, 1, usage.prompt_tokens or self.llm.count_tokens(self.messages(units, lang))
-        )
+        return WrittenStory(headline, bullets, 1, usage.prompt_tokens or self.llm.count_tokens(messages))
