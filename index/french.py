@@ -45,6 +45,15 @@ def _term(word: str) -> str:
     return _strip_accents(str(_stemmer.stemWord(word)))
 
 
+def word_terms(text: str) -> list[str | None]:
+    """Each word of `text` in order: its index term, or None for a stopword (keeps adjacency visible)."""
+    out: list[str | None] = []
+    for word in _TOKEN.findall(_ELISION.sub(" ", unicodedata.normalize("NFC", text)).casefold()):
+        stop = (len(word) == 1 and not word.isdigit()) or _strip_accents(word) in _STOPWORDS
+        out.append(None if stop else _term(word))
+    return out
+
+
 def analyze(text: str, *, variants: bool = False) -> list[str]:
     """Index terms: folded, stopwords out, Snowball-stemmed; numbers kept as they are.
 

@@ -13,15 +13,16 @@ Claims that fail are dropped with a reason; an answer with none left is a refusa
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from index.french import analyze, fold
+from index.french import analyze, fold, word_terms
 from index.sentences import sentence_spans
 from rag.drafts import Claim, Draft
 from rag.injection import is_instruction_like
-from rag.matching import find_span, normalise, sentence_at
+from rag.matching import find_span, normalise
 from rag.retrieval import Passage
 
 
@@ -42,6 +43,21 @@ class Verification:
 
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# "20 000" and "20\u202f000" are one number, not "20" and "000".
+_DIGIT_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")
+# Number words assert a number as much as digits do ("deux soldats" against a source saying three).
+# Only standalone words: "vingt-deux", "deux mille" or "trois cents" are compounds we do not parse.
+NUMBER_WORDS = {
+    "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6", "sept": "7", "huit": "8",
+    "neuf": "9", "dix": "10", "onze": "11", "douze": "12", "treize": "13", "quatorze": "14",
+    "quinze": "15", "seize": "16", "vingt": "20", "trente": "30", "quarante": "40",
+    "cinquante": "50", "soixante": "60", "two": "2", "three": "3", "four": "4", "five": "5",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+}  # fmt: skip
+_NUMBER_WORD = re.compile(
+    rf"(?<![\w-])({'|'.join(NUMBER_WORDS)})(?![\w-])(?!\s+(?:cents?|mille|hundred|thousand)\b)", re.IGNORECASE
+)
+_WORDS_OF = {digits: [w for w, d in NUMBER_WORDS.items() if d == digits] for digits in NUMBER_WORDS.values()}
 # Capitalised only because they open a sentence: not details to look for.
 GENERIC_CAPITALISED = frozenset(
     fold(w)
@@ -52,20 +68,28 @@ GENERIC_CAPITALISED = frozenset(
 )
 
 
+def _numbers_text(text: str) -> str:
+    return _DIGIT_GROUP.sub("", text).replace("\u202f", " ")
+
+
 def key_details(text: str) -> set[str]:
     """Names and numbers a claim asserts: each must be found in its source."""
     out: set[str] = set()
     for m in _CAPITALISED.finditer(text):
         word = fold(m.group()).strip().strip("'’-")
-        if word and word not in GENERIC_CAPITALISED:
+        if word and word not in GENERIC_CAPITALISED and word not in NUMBER_WORDS:
             out.add(word)
-    out.update(n.replace(",", ".") for n in _NUMBER.findall(text))
+    out.update(n.replace(",", ".") for n in _NUMBER.findall(_numbers_text(text)))
+    out.update(NUMBER_WORDS[m.group(1).casefold()] for m in _NUMBER_WORD.finditer(text))
     return out
 
 
 def _has_detail(detail: str, folded_passage: str) -> bool:
     if detail[0].isdigit():
-        return detail in folded_passage.replace(",", ".").replace("\u202f", "").replace(" ", "")
+        numbers = re.sub(r"(?<=\d),(?=\d)", ".", _numbers_text(folded_passage))
+        if re.search(rf"(?<![\d.]){re.escape(detail)}(?![\d]|\.\d)", numbers):
+            return True
+        return any(re.search(rf"\b{w}\b", folded_passage) for w in _WORDS_OF.get(detail, ()))
     # Word-ish match on the folded text; allow inflection at the end ("russe" ~ "russes").
     return re.search(rf"\b{re.escape(detail[: max(4, len(detail) - 2)])}", folded_passage) is not None
 
@@ -85,19 +109,20 @@ def _folded(text: str) -> str:
     return fold(unicodedata.normalize("NFC", text))
 
 
-def _locate_by_content(claim: Claim, passages: list[Passage]) -> tuple[int, int, int] | None:
-    """The passage sentence that carries most of the claim's content words."""
+def _locate_by_content(claim: Claim, passages: list[Passage]) -> list[tuple[int, int, int]]:
+    """Passage sentences that carry most of the claim's content words, best first."""
     terms = set(analyze(claim.text))
     if not terms:
-        return None
-    best: tuple[float, int, int, int] | None = None
+        return []
+    found: list[tuple[float, int, int, int]] = []
     for pi, p in enumerate(passages):
         for s, e in sentence_spans(p.text):
             overlap = len(terms & set(analyze(p.text[s:e]))) / len(terms)
             bonus = 0.01 if claim.source == pi + 1 else 0.0
-            if overlap >= 0.6 and (best is None or overlap + bonus > best[0]):
-                best = (overlap + bonus, pi, s, e)
-    return None if best is None else best[1:]
+            if overlap >= 0.6:
+                found.append((overlap + bonus, pi, s, e))
+    found.sort(key=lambda f: -f[0])
+    return [f[1:] for f in found]
 
 
 # Share of the question's terms that the supporting sentence must contain (more when it borrows
@@ -120,29 +145,70 @@ def _bare_or_contradicted(text: str, support: str) -> bool:
     return bool(_YES.match(text)) and _NEGATION.search(support) is not None
 
 
-def _check(claim: Claim, p: Passage, s: int, e: int, question_terms: set[str]) -> str | None:
-    """Why this support does not hold, or None when it does."""
-    sent_s, sent_e = sentence_at(p.text, s, e)
-    support = p.text[sent_s:sent_e]
-    if is_instruction_like(support):
-        return "its support is an instruction inside an article, not a fact"
-    missing = missing_details(claim.text, p.text)
+def _qualifier_mismatch(question: str, support: str, window_terms: set[str]) -> str | None:
+    """The question's "X Y" (noun + qualifier) met as "X Z" in the support, with Y nowhere near.
+
+    "Qui dirige la délégation russe ?" is not answered by "une délégation ukrainienne dirigée par
+    Rustem Umerov", although two of its three terms are there.
+    """
+    q = word_terms(question)
+    q_terms = {t for t in q if t}
+    sup = word_terms(support)
+    for x, y in itertools.pairwise(q):
+        if not x or not y or y in window_terms:
+            continue
+        for u, z in itertools.pairwise(sup):
+            if u == x and z and z != y and z not in q_terms:
+                return f"the question asks about «{x} {y}…», the cited sentence about «{u} {z}…»"
+    return None
+
+
+def _sentence_index(spans: list[tuple[int, int]], s: int, e: int) -> tuple[int, int]:
+    first = next((i for i, (a, b) in enumerate(spans) if b > s), len(spans) - 1)
+    last = next((i for i, (a, b) in enumerate(spans) if b >= e), len(spans) - 1)
+    return first, max(first, last)
+
+
+def _check(claim: Claim, p: Passage, s: int, e: int, question: str) -> tuple[str | None, int, int]:
+    """Why this support does not hold (None when it does), and the span to cite.
+
+    The span is the sentence(s) holding the quote, widened to a neighbouring sentence when the
+    claim's names or numbers stand there: a citation must show the words that name what it claims.
+    """
+    spans = sentence_spans(p.text) or [(0, len(p.text))]
+    first, last = _sentence_index(spans, s, e)
+    sent_s, sent_e = spans[first][0], spans[last][1]
+    if is_instruction_like(p.text[sent_s:sent_e]):
+        return "its support is an instruction inside an article, not a fact", s, e
+    missing = missing_details(claim.text, p.text[sent_s:sent_e])
+    for i in (first - 1, last + 1):
+        if missing and 0 <= i < len(spans) and not is_instruction_like(p.text[spans[i][0] : spans[i][1]]):
+            still = missing_details(claim.text, p.text[min(sent_s, spans[i][0]) : max(sent_e, spans[i][1])])
+            if len(still) < len(missing):
+                missing = still
+                first, last = min(first, i), max(last, i)
+                sent_s, sent_e = spans[first][0], spans[last][1]
     if missing:
-        return f"detail(s) not in the cited passage: {', '.join(sorted(missing))}"
+        in_passage = missing_details(claim.text, p.text) != missing
+        where = "cited sentence or its neighbours" if in_passage else "cited passage"
+        return f"detail(s) not in the {where}: {', '.join(missing)}", s, e
+    support = p.text[sent_s:sent_e]
+    question_terms = set(analyze(question))
     if question_terms:
+        context = p.text[spans[first - 1][0] : spans[first - 1][1]] if first > 0 else ""
         alone = len(question_terms & set(analyze(support)))
-        before = [sp for sp in sentence_spans(p.text) if sp[1] <= sent_s]
-        context = p.text[before[-1][0] : before[-1][1]] if before else ""
         with_context = len(question_terms & set(analyze(f"{context} {support}")))
         n = len(question_terms)
         if alone < MIN_QUESTION_COVERAGE * n and with_context < MIN_QUESTION_COVERAGE_WITH_CONTEXT * n:
-            return "its support is not about the question"
-    return None
+            return "its support is not about the question", s, e
+        mismatch = _qualifier_mismatch(question, support, set(analyze(f"{context} {support}")))
+        if mismatch:
+            return f"its support is about something else: {mismatch}", s, e
+    return None, sent_s, sent_e
 
 
 def verify(draft: Draft, passages: list[Passage], question: str) -> Verification:
     result = Verification()
-    question_terms = set(analyze(question))
     seen: set[tuple[int, int, int]] = set()
     for claim in draft.claims:
         if not re.search(r"\w\w", claim.text):
@@ -162,30 +228,27 @@ def verify(draft: Draft, passages: list[Passage], question: str) -> Verification
                 span = find_span(claim.quote, passages[pi].text)
                 if span is None:
                     continue
-                why = _check(claim, passages[pi], span.start, span.end, question_terms)
+                why, s, e = _check(claim, passages[pi], span.start, span.end, question)
                 if why is None:
-                    repaired = pi + 1 != claim.source or not span.exact
-                    located = (pi, span.start, span.end, repaired)
+                    located = (pi, s, e, pi + 1 != claim.source or not span.exact)
                     break
                 reason = why
         if located is None:
-            by_content = _locate_by_content(claim, passages)
-            if by_content is not None:
-                pi, s, e = by_content
-                why = _check(claim, passages[pi], s, e, question_terms)
+            # Re-attach: the claim's content may stand in a sentence the model did not quote.
+            for pi, s0, e0 in _locate_by_content(claim, passages):
+                why, s, e = _check(claim, passages[pi], s0, e0, question)
                 if why is None:
                     located = (pi, s, e, True)
-                else:
-                    reason = why
+                    break
+                reason = why if reason.startswith("its quote is in none") else reason
         if located is None:
             result.dropped.append((claim, reason))
             continue
-        pi, s, e, repaired = located
-        if (pi, s, e) in seen:
+        pi, sent_s, sent_e, repaired = located
+        if (pi, sent_s, sent_e) in seen:
             continue
-        seen.add((pi, s, e))
+        seen.add((pi, sent_s, sent_e))
         text = claim.text.strip()
-        sent_s, sent_e = sentence_at(passages[pi].text, s, e)
         support = passages[pi].text[sent_s:sent_e]
         if _bare_or_contradicted(text, support):
             # "Oui." says nothing checkable, and small models say "Oui" to negated sources:

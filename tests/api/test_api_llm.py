@@ -14,14 +14,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.server]
 QUESTION = "Qui dirige la délégation russe ?"
 
 
-KNOWN_GAP = pytest.mark.xfail(
-    reason="known verifier gap: a claim's names are checked against the whole passage, not the cited "
-    "sentence, so the citation can point at the sentence before the one naming Dmitriev (open issue)",
-    strict=False,
-)
-
-
-@KNOWN_GAP
 def test_answer_is_cited_with_the_span_that_names_him(corpus: Server) -> None:
     with corpus.client("read") as c:
         r = c.post("/v1/answers", json={"question": QUESTION})

@@ -13,11 +13,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.server]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.mark.xfail(
-    reason="known verifier gap: the citation can point at the sentence before the one naming Dmitriev "
-    "(names are checked against the passage, not the cited sentence; open issue)",
-    strict=False,
-)
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_the_page_asks_and_shows_the_cited_answer(corpus: Server) -> None:
     from playwright.sync_api import sync_playwright

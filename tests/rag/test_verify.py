@@ -191,3 +191,57 @@ def test_bare_yes_against_a_negated_source_becomes_the_source_sentence(passages:
     full = "Non, aucune rencontre trilatérale n'est prévue pour le moment."
     v = verify(Draft(True, [Claim(full, 1, quote)]), passages, "Une réunion trilatérale est-elle prévue ?")
     assert v.claims[0].text == full
+
+
+AXIOS_OPENING = (
+    "Une délégation ukrainienne dirigée par le secrétaire du Conseil de sécurité nationale et de défense "
+    "Rustem Umerov se rendra aux États-Unis dans les prochains jours."
+)
+
+
+def test_same_noun_with_another_qualifier_is_not_support() -> None:
+    # Seen through the API: "Qui dirige la délégation russe ?" → "Rustem Umerov", citing this sentence
+    # (two of the question's three terms: "dirigée", "délégation" — but the delegation is Ukrainian).
+    shown = [_passage(1, AXIOS_OPENING, "axios-relay")]
+    draft = Draft(True, [Claim("Rustem Umerov dirige la délégation.", 1, AXIOS_OPENING)])
+    v = verify(draft, shown, "Qui dirige la délégation russe ?")
+    assert v.claims == []
+    assert "ukrainien" in v.dropped[0][1]
+    # The same sentence answers the question it is about.
+    assert len(verify(draft, shown, "Qui dirige la délégation ukrainienne ?").claims) == 1
+
+
+def test_citation_widens_to_the_neighbouring_sentence_that_names_the_answer(passages: list[Passage]) -> None:
+    # The model quoted the sentence before the one naming Dmitriev: the citation must show his name.
+    quote = "une délégation russe serait également présente à Miami"
+    draft = Draft(True, [Claim("Kirill Dmitriev dirige la délégation russe.", 1, quote)])
+    v = verify(draft, passages, "Qui dirige la délégation russe ?")
+    assert len(v.claims) == 1
+    cited = passages[0].text[v.claims[0].quote_start : v.claims[0].quote_end]
+    assert "Kirill Dmitriev" in cited and quote in cited
+
+
+def test_a_name_far_from_the_quote_is_not_supported_by_it() -> None:
+    text = (
+        "Kirill Dmitriev est né à Kiev. Le fonds investit dans l'industrie. Les marchés sont calmes. "
+        "Une délégation russe serait présente à Miami."
+    )
+    shown = [_passage(1, text, "far")]
+    draft = Draft(
+        True, [Claim("Kirill Dmitriev dirige la délégation russe.", 1, "Une délégation russe serait présente")]
+    )
+    v = verify(draft, shown, "Qui dirige la délégation russe ?")
+    assert v.claims == []
+    assert "neighbours" in v.dropped[0][1]
+
+
+def test_number_words_are_checked_like_digits() -> None:
+    shown = [_passage(1, "Trois soldats ukrainiens ont été tués en décembre près de Kharkiv.", "front")]
+    question = "Combien de soldats ont été tués en décembre ?"
+    wrong = Draft(
+        True, [Claim("Il y a deux soldats ukrainiens qui ont été tués en décembre.", 1, "soldats ukrainiens")]
+    )
+    assert verify(wrong, shown, question).claims == []
+    right = Draft(True, [Claim("3 soldats ukrainiens ont été tués.", 1, "Trois soldats ukrainiens ont été tués")])
+    assert len(verify(right, shown, question).claims) == 1
+    assert key_details("vingt-deux ou deux mille soldats, pas deux") == {"2"}
