@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from index.french import analyze
 from index.models import Article, Chunk
+from index.writers import is_abandoned
 
 SCHEMA_VERSION = "1"
 
@@ -31,7 +33,8 @@ CREATE TABLE IF NOT EXISTS articles (
     title TEXT NOT NULL, source TEXT NOT NULL, url TEXT NOT NULL,
     date TEXT NOT NULL, date_int INTEGER NOT NULL, lang TEXT NOT NULL,
     text TEXT NOT NULL, origin TEXT NOT NULL, n_chunks INTEGER NOT NULL DEFAULT 0,
-    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now')),
+    writer TEXT, pending_since REAL
 );
 CREATE INDEX IF NOT EXISTS articles_state ON articles(state);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date_int);
@@ -105,6 +108,11 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(articles)")}
+        # Stores created before writers were recorded gain the columns in place.
+        for column, kind in (("writer", "TEXT"), ("pending_since", "REAL")):
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
@@ -147,26 +155,41 @@ class Catalog:
                 out.update({r["id"]: (r["state"], r["content_hash"]) for r in rows})
         return out
 
-    def mark_pending(self, articles: Sequence[Article]) -> None:
+    def mark_pending(self, articles: Sequence[Article], writer: str) -> None:
+        now = time.time()
         with self.transaction() as db:
             db.executemany(
                 """INSERT INTO articles
-                   (id, content_hash, state, title, source, url, date, date_int, lang, text, origin)
-                   VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(id) DO UPDATE SET state = 'pending'""",
+                   (id, content_hash, state, title, source, url, date, date_int, lang, text, origin,
+                    writer, pending_since)
+                   VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET state = 'pending', writer = excluded.writer,
+                   pending_since = excluded.pending_since""",
                 [
-                    (a.id, a.content_hash, a.title, a.source, a.url, a.date, a.date_int, a.lang, a.text, a.origin)
+                    (
+                        a.id, a.content_hash, a.title, a.source, a.url, a.date, a.date_int, a.lang, a.text,
+                        a.origin, writer, now,
+                    )
                     for a in articles
                 ],
-            )
+            )  # fmt: skip
 
-    def mark_pending_ids(self, ids: Sequence[str]) -> None:
+    def mark_pending_ids(self, ids: Sequence[str], writer: str) -> None:
         with self.transaction() as db:
-            db.executemany("UPDATE articles SET state = 'pending' WHERE id = ?", [(i,) for i in ids])
+            db.executemany(
+                "UPDATE articles SET state = 'pending', writer = ?, pending_since = ? WHERE id = ?",
+                [(writer, time.time(), i) for i in ids],
+            )
 
     def pending_ids(self) -> list[str]:
         with self._lock:
             return [r["id"] for r in self._db.execute("SELECT id FROM articles WHERE state = 'pending'")]
+
+    def abandoned_ids(self, stale_after_s: float) -> list[str]:
+        """Pending articles whose writer is gone: another live writer's work in progress is not touched."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, writer, pending_since FROM articles WHERE state = 'pending'")
+            return [r["id"] for r in rows if is_abandoned(r["writer"], r["pending_since"], stale_after_s)]
 
     def complete(self, articles: Sequence[Article], chunks: Sequence[Chunk]) -> None:
         """Write lexical rows and flip the articles to complete, all or nothing."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from index.chunking import ChunkingOptions, chunk_article
 from index.models import Article, Chunk, IngestReport, Rejection
 from index.store import Store
+from index.writers import lease
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Ingestor:
 
     def recover(self) -> list[str]:
         """Remove what a previous, interrupted run left half-written."""
-        pending = self.store.catalog.pending_ids()
+        pending = self.store.catalog.abandoned_ids(self.store.settings.pending_stale_s)
         if pending:
             self.store.vectors.delete_articles(pending)
             self.store.catalog.remove(pending)
@@ -72,7 +73,8 @@ class Ingestor:
                 self._flush(batch, report, settle)
                 batch = _Batch()
             known = catalog.states([item.id]).get(item.id)
-            if known is not None and known[1] == item.content_hash:
+            # A pending copy may be another writer's work in progress, or abandoned: write it again.
+            if known is not None and known == ("complete", item.content_hash):
                 report.unchanged.append(item.id)
                 settle(item, "unchanged")
                 continue
@@ -97,13 +99,14 @@ class Ingestor:
             return
         by_id = {a.id: a for a in batch.articles}
         catalog, vectors = self.store.catalog, self.store.vectors
-        catalog.mark_pending(batch.articles)
-        if batch.replacing:
-            vectors.delete_articles(sorted(batch.replacing))
-        texts = [embedding_text(by_id[c.article_id], c) for c in batch.chunks]
-        embedded = self.store.embedder.embed_passages(texts)
-        vectors.upsert(by_id, batch.chunks, embedded)
-        catalog.complete(batch.articles, batch.chunks)
+        with lease() as writer:
+            catalog.mark_pending(batch.articles, writer)
+            if batch.replacing:
+                vectors.delete_articles(sorted(batch.replacing))
+            texts = [embedding_text(by_id[c.article_id], c) for c in batch.chunks]
+            embedded = self.store.embedder.embed_passages(texts)
+            vectors.upsert(by_id, batch.chunks, embedded)
+            catalog.complete(batch.articles, batch.chunks)
         report.chunks_written += len(batch.chunks)
         for a in batch.articles:
             status = "replaced" if a.id in batch.replacing else "added"
@@ -117,7 +120,8 @@ class Ingestor:
         missing = [i for i in article_ids if i not in states]
         if found:
             # Pending first, so that a crash mid-delete is finished by `recover`.
-            self.store.catalog.mark_pending_ids(found)
-            self.store.vectors.delete_articles(found)
-            self.store.catalog.remove(found)
+            with lease() as writer:
+                self.store.catalog.mark_pending_ids(found, writer)
+                self.store.vectors.delete_articles(found)
+                self.store.catalog.remove(found)
         return found, missing

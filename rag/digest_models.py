@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from index.catalog import ArticleRecord
@@ -115,9 +115,11 @@ class Digest:
             )
             for s in data["stories"]
         ]
+        # Rendered JSON carries presentation keys too (citation_numbers): only the fields are read.
+        known = {f.name for f in fields(cls)}
         return cls(
             **{
-                **data,
+                **{k: v for k, v in data.items() if k in known},
                 "stories": stories,
                 "articles": {k: ArticleRef(**v) for k, v in data["articles"].items()},
             }

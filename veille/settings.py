@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Chunking, counted in tokens of the offline cl100k encoding.
     chunk_tokens: int = Field(default=200, ge=32, le=2048)
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=1024)
+    # A pending article written from another machine is taken as abandoned after this long
+    # (on this machine, a writer's process is checked directly).
+    pending_stale_s: float = Field(default=1800.0, gt=0)
 
     # Input limits: what is over them is rejected with a message, never truncated silently.
     max_file_mb: float = Field(default=10.0, gt=0)

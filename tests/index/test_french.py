@@ -94,7 +94,7 @@ def test_lexical_search_matches_across_accents_case_and_elisions(tmp_path: Path)
             Article(id="sec", text="La sécurité de la délégation a été renforcée à son arrivée.", title=""),
         ]
         chunks = [c for a in articles for c in chunk_article(a)]
-        catalog.mark_pending(articles)
+        catalog.mark_pending(articles, "test-writer")
         catalog.complete(articles, chunks)
 
         def hits(query: str) -> list[str]:
