@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.schemas import ArticleBatch, ArticleFull, ArticleIn, ArticleMeta, ArticlePage, IngestResult, ItemStatus
 from api.services import Services, reader, services, writer
 from index.catalog import ArticleRecord
+from index.ingest import WriterBusy
 from index.models import Article, Rejection
 from index.readers import InputError, ReadOptions, build_article, read_path
 from index.store import Filters
@@ -159,8 +160,11 @@ def get_article(
 def delete_article(
     article_id: str, _: Annotated[object, Depends(writer)], svc: Annotated[Services, Depends(services)]
 ) -> Response:
-    with svc.write_lock:
-        _, missing = svc.ingestor().delete([article_id])
+    try:
+        with svc.write_lock:
+            _, missing = svc.ingestor().delete([article_id])
+    except WriterBusy as exc:
+        raise ApiError(409, "busy", str(exc)) from None
     if missing:
         raise ApiError(404, "not_found", f"no article with id {article_id!r}")
     return Response(status_code=204)

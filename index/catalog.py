@@ -112,7 +112,12 @@ class Catalog:
         # Stores created before writers were recorded gain the columns in place.
         for column, kind in (("writer", "TEXT"), ("pending_since", "REAL")):
             if column not in columns:
-                self._db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+                try:
+                    self._db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as exc:  # another process opening the store added it first
+                    if "duplicate column" not in str(exc):
+                        raise
+        self._db.create_function("abandoned", 3, is_abandoned)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
@@ -155,7 +160,11 @@ class Catalog:
                 out.update({r["id"]: (r["state"], r["content_hash"]) for r in rows})
         return out
 
-    def mark_pending(self, articles: Sequence[Article], writer: str) -> None:
+    def claim(self, articles: Sequence[Article], writer: str, stale_after_s: float) -> set[str]:
+        """Mark articles pending under `writer`; those another live writer holds are left to it.
+
+        Returns the ids now held by `writer`: only it may complete or remove them.
+        """
         now = time.time()
         with self.transaction() as db:
             db.executemany(
@@ -164,39 +173,77 @@ class Catalog:
                     writer, pending_since)
                    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(id) DO UPDATE SET state = 'pending', writer = excluded.writer,
-                   pending_since = excluded.pending_since""",
+                   pending_since = excluded.pending_since
+                   WHERE articles.state = 'complete' OR abandoned(articles.writer, articles.pending_since, ?)""",
                 [
                     (
                         a.id, a.content_hash, a.title, a.source, a.url, a.date, a.date_int, a.lang, a.text,
-                        a.origin, writer, now,
+                        a.origin, writer, now, stale_after_s,
                     )
                     for a in articles
                 ],
             )  # fmt: skip
+            return self._held(db, [a.id for a in articles], writer)
 
-    def mark_pending_ids(self, ids: Sequence[str], writer: str) -> None:
+    def claim_ids(self, ids: Sequence[str], writer: str, stale_after_s: float) -> set[str]:
+        """Mark existing articles pending under `writer` (for removal), as `claim` does."""
         with self.transaction() as db:
             db.executemany(
-                "UPDATE articles SET state = 'pending', writer = ?, pending_since = ? WHERE id = ?",
-                [(writer, time.time(), i) for i in ids],
+                """UPDATE articles SET state = 'pending', writer = ?, pending_since = ?
+                   WHERE id = ? AND (state = 'complete' OR abandoned(writer, pending_since, ?))""",
+                [(writer, time.time(), i, stale_after_s) for i in ids],
             )
+            return self._held(db, ids, writer)
+
+    def claim_abandoned(self, writer: str, stale_after_s: float) -> list[str]:
+        """Take over the pending articles whose writer is gone, so that only `writer` cleans them up."""
+        with self.transaction() as db:
+            rows = db.execute(
+                """UPDATE articles SET writer = ?, pending_since = ?
+                   WHERE state = 'pending' AND abandoned(writer, pending_since, ?) RETURNING id""",
+                (writer, time.time(), stale_after_s),
+            ).fetchall()
+        return sorted(r["id"] for r in rows)
+
+    @staticmethod
+    def _held(db: sqlite3.Connection, ids: Sequence[str], writer: str) -> set[str]:
+        held: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            rows = db.execute(
+                f"SELECT id FROM articles WHERE state = 'pending' AND writer = ? "
+                f"AND id IN ({','.join('?' * len(part))})",
+                [writer, *part],
+            )
+            held.update(r["id"] for r in rows)
+        return held
 
     def pending_ids(self) -> list[str]:
         with self._lock:
             return [r["id"] for r in self._db.execute("SELECT id FROM articles WHERE state = 'pending'")]
 
-    def abandoned_ids(self, stale_after_s: float) -> list[str]:
-        """Pending articles whose writer is gone: another live writer's work in progress is not touched."""
+    def busy_ids(self, ids: Sequence[str], stale_after_s: float) -> set[str]:
+        """Those of `ids` that a live writer is writing or removing right now."""
         with self._lock:
-            rows = self._db.execute("SELECT id, writer, pending_since FROM articles WHERE state = 'pending'")
-            return [r["id"] for r in rows if is_abandoned(r["writer"], r["pending_since"], stale_after_s)]
+            rows = self._db.execute(
+                f"SELECT id, writer, pending_since FROM articles WHERE state = 'pending' "
+                f"AND id IN ({','.join('?' * len(ids))})",
+                list(ids),
+            ).fetchall()
+        return {r["id"] for r in rows if not is_abandoned(r["writer"], r["pending_since"], stale_after_s)}
 
-    def complete(self, articles: Sequence[Article], chunks: Sequence[Chunk]) -> None:
-        """Write lexical rows and flip the articles to complete, all or nothing."""
-        ids = [a.id for a in articles]
+    def complete(self, articles: Sequence[Article], chunks: Sequence[Chunk], writer: str) -> set[str]:
+        """Write lexical rows and flip the articles `writer` holds to complete, all or nothing.
+
+        Returns the ids completed: an article another writer took over (ours looked abandoned to it)
+        is left to that writer.
+        """
         titles = {a.id: a.title for a in articles}
         with self.transaction() as db:
-            self._delete_chunks(db, ids)
+            held = self._held(db, [a.id for a in articles], writer)
+            articles = [a for a in articles if a.id in held]
+            chunks = [c for c in chunks if c.article_id in held]
+            self._delete_chunks(db, sorted(held))
             for c in chunks:
                 cur = db.execute(
                     'INSERT INTO chunks (id, article_id, idx, start, "end", n_tokens) VALUES (?, ?, ?, ?, ?, ?)',
@@ -230,11 +277,14 @@ class Catalog:
                     for a in articles
                 ],
             )
+        return held
 
-    def remove(self, ids: Sequence[str]) -> None:
+    def remove(self, ids: Sequence[str], writer: str) -> None:
+        """Remove the articles of `ids` that `writer` holds, with their lexical rows."""
         with self.transaction() as db:
-            self._delete_chunks(db, ids)
-            db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])
+            held = sorted(self._held(db, ids, writer))
+            self._delete_chunks(db, held)
+            db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in held])
 
     @staticmethod
     def _delete_chunks(db: sqlite3.Connection, article_ids: Sequence[str]) -> None:

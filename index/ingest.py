@@ -10,6 +10,7 @@ their vectors and rows first (`recover`), so re-running ingests them afresh.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +18,13 @@ from index.chunking import ChunkingOptions, chunk_article
 from index.models import Article, Chunk, IngestReport, Rejection
 from index.store import Store
 from index.writers import lease
+
+# How long a writer waits for another live writer to finish an article it also wants to write.
+WAIT_FOR_OTHER_WRITER_S = 300.0
+
+
+class WriterBusy(RuntimeError):
+    """Another writer kept an article for longer than we wait for it."""
 
 
 @dataclass
@@ -43,40 +51,75 @@ class Ingestor:
         self.recovered = self.recover()
 
     def recover(self) -> list[str]:
-        """Remove what a previous, interrupted run left half-written."""
-        pending = self.store.catalog.abandoned_ids(self.store.settings.pending_stale_s)
-        if pending:
-            self.store.vectors.delete_articles(pending)
-            self.store.catalog.remove(pending)
-        return pending
+        """Remove what an interrupted writer left half-written (never a live writer's work)."""
+        with lease() as writer:
+            claimed = self.store.catalog.claim_abandoned(writer, self.store.settings.pending_stale_s)
+            if claimed:
+                self.store.vectors.delete_articles(claimed)
+                self.store.catalog.remove(claimed, writer)
+        return claimed
 
     def ingest(
         self,
         items: Iterable[Article | Rejection],
         on_item: Callable[[Article | Rejection, str], None] | None = None,
     ) -> IngestReport:
-        """Ingest every article; `on_item(item, status)` is called as each is settled."""
+        """Ingest every article; `on_item(item, status)` is called as each is settled.
+
+        An article another live writer is writing right now is written after it has finished
+        (then usually `unchanged`), so that two writers never interleave on one article.
+        """
         report = IngestReport()
-        batch = _Batch()
-        catalog = self.store.catalog
 
         def settle(item: Article | Rejection, status: str) -> None:
             if on_item is not None:
                 on_item(item, status)
 
+        waiting: list[Article] = []
+        self._ingest(items, report, settle, waiting)
+        deadline = time.monotonic() + WAIT_FOR_OTHER_WRITER_S
+        while waiting:
+            busy = self.store.catalog.busy_ids([a.id for a in waiting], self.store.settings.pending_stale_s)
+            if busy and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            for a in waiting:
+                if a.id in busy:
+                    rejection = Rejection(
+                        a.origin or a.id,
+                        f"another writer has been writing this article for over {WAIT_FOR_OTHER_WRITER_S:.0f} s; "
+                        "send it again later",
+                    )
+                    report.rejected.append(rejection)
+                    settle(rejection, "rejected")
+            ready, waiting = [a for a in waiting if a.id not in busy], []
+            self._ingest(ready, report, settle, waiting)
+        return report
+
+    def _ingest(
+        self,
+        items: Iterable[Article | Rejection],
+        report: IngestReport,
+        settle: Callable[[Article | Rejection, str], None],
+        waiting: list[Article],
+    ) -> None:
+        batch = _Batch()
+        catalog, stale = self.store.catalog, self.store.settings.pending_stale_s
         for item in items:
             if isinstance(item, Rejection):
                 report.rejected.append(item)
                 settle(item, "rejected")
                 continue
             if item.id in batch:
-                self._flush(batch, report, settle)
+                self._flush(batch, report, settle, waiting)
                 batch = _Batch()
             known = catalog.states([item.id]).get(item.id)
-            # A pending copy may be another writer's work in progress, or abandoned: write it again.
-            if known is not None and known == ("complete", item.content_hash):
+            if known == ("complete", item.content_hash):
                 report.unchanged.append(item.id)
                 settle(item, "unchanged")
+                continue
+            if known is not None and known[0] == "pending" and catalog.busy_ids([item.id], stale):
+                waiting.append(item)
                 continue
             chunks = chunk_article(item, self.chunking)
             if not chunks:
@@ -89,39 +132,63 @@ class Ingestor:
             if known is not None:
                 batch.replacing.add(item.id)
             if len(batch.chunks) >= self.batch_chunks:
-                self._flush(batch, report, settle)
+                self._flush(batch, report, settle, waiting)
                 batch = _Batch()
-        self._flush(batch, report, settle)
-        return report
+        self._flush(batch, report, settle, waiting)
 
-    def _flush(self, batch: _Batch, report: IngestReport, settle: Callable[[Article | Rejection, str], None]) -> None:
+    def _flush(
+        self,
+        batch: _Batch,
+        report: IngestReport,
+        settle: Callable[[Article | Rejection, str], None],
+        waiting: list[Article],
+    ) -> None:
         if not batch.articles:
             return
-        by_id = {a.id: a for a in batch.articles}
         catalog, vectors = self.store.catalog, self.store.vectors
         with lease() as writer:
-            catalog.mark_pending(batch.articles, writer)
-            if batch.replacing:
-                vectors.delete_articles(sorted(batch.replacing))
-            texts = [embedding_text(by_id[c.article_id], c) for c in batch.chunks]
-            embedded = self.store.embedder.embed_passages(texts)
-            vectors.upsert(by_id, batch.chunks, embedded)
-            catalog.complete(batch.articles, batch.chunks)
-        report.chunks_written += len(batch.chunks)
+            held = catalog.claim(batch.articles, writer, self.store.settings.pending_stale_s)
+            articles = [a for a in batch.articles if a.id in held]
+            chunks = [c for c in batch.chunks if c.article_id in held]
+            done: set[str] = set()
+            if articles:
+                by_id = {a.id: a for a in articles}
+                # Whatever vectors these ids had (an older version, an abandoned write) go first.
+                vectors.delete_articles(sorted(held))
+                embedded = self.store.embedder.embed_passages([embedding_text(by_id[c.article_id], c) for c in chunks])
+                vectors.upsert(by_id, chunks, embedded)
+                done = catalog.complete(articles, chunks, writer)
+        report.chunks_written += sum(c.article_id in done for c in chunks)
         for a in batch.articles:
+            if a.id not in done:
+                waiting.append(a)  # another writer holds it: settled once that writer is done
+                continue
             status = "replaced" if a.id in batch.replacing else "added"
             (report.replaced if status == "replaced" else report.added).append(a.id)
             settle(a, status)
 
     def delete(self, article_ids: Sequence[str]) -> tuple[list[str], list[str]]:
-        """Remove articles everywhere; returns (deleted, unknown)."""
-        states = self.store.catalog.states(article_ids)
+        """Remove articles everywhere; returns (deleted, unknown).
+
+        Raises WriterBusy when another writer keeps one of them for longer than we wait.
+        """
+        catalog, stale = self.store.catalog, self.store.settings.pending_stale_s
+        states = catalog.states(article_ids)
         found = [i for i in article_ids if i in states]
         missing = [i for i in article_ids if i not in states]
-        if found:
-            # Pending first, so that a crash mid-delete is finished by `recover`.
+        deadline = time.monotonic() + WAIT_FOR_OTHER_WRITER_S
+        todo = found
+        while todo:
+            # Pending first, under our lease, so that a crash mid-delete is finished by `recover`.
             with lease() as writer:
-                self.store.catalog.mark_pending_ids(found, writer)
-                self.store.vectors.delete_articles(found)
-                self.store.catalog.remove(found)
+                held = catalog.claim_ids(todo, writer, stale)
+                if held:
+                    self.store.vectors.delete_articles(sorted(held))
+                    catalog.remove(sorted(held), writer)
+            gone = set(todo) - set(catalog.states(todo))
+            todo = [i for i in todo if i not in gone]
+            if todo:
+                if time.monotonic() > deadline:
+                    raise WriterBusy(f"another writer is still writing {', '.join(todo)}; try again later")
+                time.sleep(0.2)
         return found, missing

@@ -21,23 +21,31 @@ HOST = socket.gethostname()
 _ACTIVE: set[str] = set()
 
 
-def _process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), or "" where /proc is absent."""
+def _process_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time in clock ticks since boot) of a process (Linux), None where unreadable."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    # Field 22; the command name (field 2) may hold spaces, so split after its closing parenthesis.
-    return stat.rsplit(")", 1)[1].split()[19]
+        return None
+    # Fields 3 and 22; the command name (field 2) may hold spaces, so split after its closing parenthesis.
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0], fields[19]
 
 
-_SELF = f"{HOST}|{os.getpid()}|{_process_start(os.getpid())}"
+def _process_start(pid: int) -> str:
+    stat = _process_stat(pid)
+    return stat[1] if stat else ""
+
+
+def _self() -> str:
+    # Computed at each lease, not at import: a process forked after import is another writer.
+    return f"{HOST}|{os.getpid()}|{_process_start(os.getpid())}"
 
 
 @contextmanager
 def lease() -> Iterator[str]:
     """A token for one batch of writes, active until the block ends."""
-    token = f"{_SELF}|{uuid.uuid4().hex}"
+    token = f"{_self()}|{uuid.uuid4().hex}"
     _ACTIVE.add(token)
     try:
         yield token
@@ -53,12 +61,16 @@ def is_abandoned(token: str | None, since: float | None, stale_after_s: float, n
     if host != HOST:
         # Another machine: its process cannot be seen from here, only its age.
         return (now or time.time()) - since > stale_after_s
-    if f"{host}|{pid}|{start}" == _SELF:
+    if f"{host}|{pid}|{start}" == _self():
         return token not in _ACTIVE
     if not pid.isdigit():
         return True
-    if start:
-        return _process_start(int(pid)) != start  # gone, or its pid now belongs to another process
+    stat = _process_stat(int(pid))
+    if stat is not None:
+        state, running_since = stat
+        # A zombie (killed, not yet reaped) writes no more; another start time is another process.
+        return state in ("Z", "X") or (bool(start) and running_since != start)
+    # /proc unreadable for it (another user with hidepid, or no /proc): ask the kernel.
     return not _alive(int(pid))
 
 

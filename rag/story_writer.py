@@ -5,8 +5,9 @@ picks facts. Each bullet is checked against the unit it was written from — the
 names and numbers it asserts must be there, and most of its words, and it must
 keep the names and numbers the story's outlets share from that unit — and then
 cited to every article of the story that carries the same statement. A bullet
-that fails is replaced by its source sentence, shown as a quote; a headline that
-asserts a detail absent from the units falls back to the lead article's title.
+that fails is replaced by its source sentence, shown as a quote; a headline with a
+name, number or content word absent from the units and titles falls back to the lead
+article's title.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rag.drafts import load_json_lenient
 from rag.injection import is_instruction_like
 from rag.keysentences import Unit, article_units
 from rag.llm import ChatLLM, Usage
-from rag.verify import contains_detail, key_details, missing_details
+from rag.verify import contains_detail, key_details, missing_details, unsupported_terms
 
 MIN_WORD_COVERAGE = 0.5
 _MAX_HEADLINE_WORDS = 16
@@ -150,6 +151,9 @@ class StoryWriter:
             or len(headline.split()) > _MAX_HEADLINE_WORDS
             or is_instruction_like(headline)
             or missing_details(headline, all_units)
+            # Every word of it, not only names: a headline is read as a claim
+            # ("la masseuse qui a commis un délit" over an article that says no such thing).
+            or unsupported_terms(headline, all_units)
         ):
             headline = fallback_headline(articles, units)
         return WrittenStory(headline, bullets, 1, usage.prompt_tokens or self.llm.count_tokens(messages))

@@ -43,19 +43,22 @@ class Verification:
 
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# "20 000" and "20\u202f000" are one number, not "20" and "000".
-_DIGIT_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")
+# "20 000" and "20\u202f000" are one number, not "20" and "000" (but "en 2024 300 soldats" is two).
+_DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+\b")
 # Number words assert a number as much as digits do ("deux soldats" against a source saying three).
-# Only standalone words: "vingt-deux", "deux mille" or "trois cents" are compounds we do not parse.
+# Only standalone words: compounds ("vingt-deux", "vingt et un", "deux mille", "trois cents") are not
+# parsed; "neuf" is mostly "new", "sept." an abbreviated month, "les deux" a pair already named.
 NUMBER_WORDS = {
     "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6", "sept": "7", "huit": "8",
-    "neuf": "9", "dix": "10", "onze": "11", "douze": "12", "treize": "13", "quatorze": "14",
+    "dix": "10", "onze": "11", "douze": "12", "treize": "13", "quatorze": "14",
     "quinze": "15", "seize": "16", "vingt": "20", "trente": "30", "quarante": "40",
     "cinquante": "50", "soixante": "60", "two": "2", "three": "3", "four": "4", "five": "5",
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
 }  # fmt: skip
+_COMPOUND_AFTER = r"(?![\w-])(?!\.)(?!\s+(?:et\b|cents?\b|mille\b|millions?\b|milliards?\b|hundred|thousand))"
 _NUMBER_WORD = re.compile(
-    rf"(?<![\w-])({'|'.join(NUMBER_WORDS)})(?![\w-])(?!\s+(?:cents?|mille|hundred|thousand)\b)", re.IGNORECASE
+    rf"(?<![\w-])(?<!\bet )(?<!\bles )(?<!\bdes )(?<!\bces )(?<!\baux )({'|'.join(NUMBER_WORDS)}){_COMPOUND_AFTER}",
+    re.IGNORECASE,
 )
 _WORDS_OF = {digits: [w for w, d in NUMBER_WORDS.items() if d == digits] for digits in NUMBER_WORDS.values()}
 # Capitalised only because they open a sentence: not details to look for.
@@ -69,7 +72,7 @@ GENERIC_CAPITALISED = frozenset(
 
 
 def _numbers_text(text: str) -> str:
-    return _DIGIT_GROUP.sub("", text).replace("\u202f", " ")
+    return _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", "", m.group()), text)
 
 
 def key_details(text: str) -> set[str]:
@@ -89,7 +92,7 @@ def _has_detail(detail: str, folded_passage: str) -> bool:
         numbers = re.sub(r"(?<=\d),(?=\d)", ".", _numbers_text(folded_passage))
         if re.search(rf"(?<![\d.]){re.escape(detail)}(?![\d]|\.\d)", numbers):
             return True
-        return any(re.search(rf"\b{w}\b", folded_passage) for w in _WORDS_OF.get(detail, ()))
+        return any(re.search(rf"(?<![\w-]){w}{_COMPOUND_AFTER}", folded_passage) for w in _WORDS_OF.get(detail, ()))
     # Word-ish match on the folded text; allow inflection at the end ("russe" ~ "russes").
     return re.search(rf"\b{re.escape(detail[: max(4, len(detail) - 2)])}", folded_passage) is not None
 
@@ -145,18 +148,43 @@ def _bare_or_contradicted(text: str, support: str) -> bool:
     return bool(_YES.match(text)) and _NEGATION.search(support) is not None
 
 
+_DETERMINERS = frozenset(
+    "le la les l' l’ un une des du au aux ce cet cette ces son sa ses leur leurs notre votre the a an".split()
+)
+_RAW_WORD = re.compile(r"\w+['’]|[\w-]+")
+
+
+def _near(term: str, terms: set[str]) -> bool:
+    """`term` or a word of the same family ("russ" ~ "russi", "roumain" ~ "roumani"), not merely one
+    that starts alike ("secret" is not "secretair")."""
+    stem = term[:5]
+    return term in terms or any(t.startswith(stem) and abs(len(t) - len(term)) <= 2 for t in terms)
+
+
+def unsupported_terms(text: str, source: str) -> list[str]:
+    """The content words of `text` (stems) that `source` has in no form of their family."""
+    terms = set(analyze(source))
+    return [t for t in dict.fromkeys(analyze(text)) if not _near(t, terms)]
+
+
 def _qualifier_mismatch(question: str, support: str, window_terms: set[str]) -> str | None:
-    """The question's "X Y" (noun + qualifier) met as "X Z" in the support, with Y nowhere near.
+    """The question's "the X Y" (noun + qualifier) met as "X Z" in the support, with Y nowhere near.
 
     "Qui dirige la délégation russe ?" is not answered by "une délégation ukrainienne dirigée par
-    Rustem Umerov", although two of its three terms are there.
+    Rustem Umerov", although two of its three terms are there. Only a noun introduced by a
+    determiner is taken as qualified: "Quand Trump rencontre-t-il Poutine ?" has no such pair.
     """
-    q = word_terms(question)
-    q_terms = {t for t in q if t}
+    words = _RAW_WORD.findall(question)
+    q_terms = set(analyze(question))
+    pairs = []
+    for det, noun, qualifier in zip(words, words[1:], words[2:], strict=False):
+        x, y = (word_terms(noun) or [None])[0], (word_terms(qualifier) or [None])[0]
+        if det.casefold() in _DETERMINERS and x and y and not _near(y, window_terms):
+            pairs.append((x, y))
+    if not pairs:
+        return None
     sup = word_terms(support)
-    for x, y in itertools.pairwise(q):
-        if not x or not y or y in window_terms:
-            continue
+    for x, y in pairs:
         for u, z in itertools.pairwise(sup):
             if u == x and z and z != y and z not in q_terms:
                 return f"the question asks about «{x} {y}…», the cited sentence about «{u} {z}…»"

@@ -447,12 +447,12 @@ def stats() -> None:
 @app.command()
 def delete(ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> None:
     """Remove articles from the vector and lexical indexes."""
-    from index.ingest import Ingestor
+    from index.ingest import Ingestor, WriterBusy
 
     store = _open_store()
     try:
         deleted, missing = Ingestor(store).delete(ids)
-    except StoreError as exc:
+    except (StoreError, WriterBusy) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     for i in deleted:

@@ -23,6 +23,7 @@ class Server:
     read_key: str
     write_key: str
     data_dir: Path
+    pid: int
 
     def client(self, key: str | None = "write", timeout: float = 300.0) -> httpx.Client:
         token = {"write": self.write_key, "read": self.read_key}.get(key or "", key)
@@ -43,8 +44,8 @@ def start(tmp: Path, **env: str) -> Iterator[Server]:
     }
     url = f"http://127.0.0.1:{port}"
     cmd = [str(VEILLE), "serve", "--port", str(port)]
-    with running_server(cmd, f"{url}/healthz", tmp / "server.log", env=variables):
-        yield Server(url, read_key, write_key, tmp / "data")
+    with running_server(cmd, f"{url}/healthz", tmp / "server.log", env=variables) as proc:
+        yield Server(url, read_key, write_key, Path(variables["VEILLE_DATA_DIR"]), proc.pid)
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from index.store import Filters, Store
@@ -42,6 +47,11 @@ def _post_in_batches(server: Server, ids: list[int], seed: int) -> list[dict[str
     return statuses
 
 
+def _send_and_ignore_the_crash(server: Server, articles: list[dict[str, str]]) -> None:
+    with server.client(timeout=600) as c, contextlib.suppress(httpx.HTTPError):
+        c.post("/v1/articles", json={"articles": articles})
+
+
 def test_two_api_processes_write_one_store_without_losing_or_duplicating(tmp_path: Path) -> None:
     port = free_port()
     chroma = _chroma(tmp_path, port)
@@ -72,6 +82,24 @@ def test_two_api_processes_write_one_store_without_losing_or_duplicating(tmp_pat
         assert chroma_ids(store) == catalog_ids(store)
         for record in store.articles(Filters()):
             assert len(catalog_ids(store, record.id)) == record.n_chunks > 1
+
+        # A worker killed in the middle of writing: the other one cleans up after it, and the
+        # articles it was writing land when sent again.
+        new = [_article(i) for i in range(40, 52)]
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(_send_and_ignore_the_crash, a, new)
+            deadline = time.monotonic() + 120
+            while not store.catalog.pending_ids():
+                assert time.monotonic() < deadline, "the first worker never started writing"
+                time.sleep(0.05)
+            os.kill(a.pid, signal.SIGKILL)
+        assert store.catalog.pending_ids(), "killed while writing: something is left pending"
+        with b.client() as c:
+            r = c.post("/v1/articles", json={"articles": new})
+        assert r.status_code == 200 and {x["status"] for x in r.json()["items"]} <= {"added", "replaced"}, r.text
+        assert store.catalog.pending_ids() == []
+        assert chroma_ids(store) == catalog_ids(store)
+        assert len(store.articles(Filters())) == 52
     finally:
         for gen in (first, second, chroma):
             gen.close()

@@ -11,6 +11,7 @@ from index.catalog import Catalog
 from index.chunking import chunk_article
 from index.french import analyze, fold
 from index.models import Article
+from index.writers import lease
 
 
 @pytest.mark.parametrize(
@@ -94,8 +95,9 @@ def test_lexical_search_matches_across_accents_case_and_elisions(tmp_path: Path)
             Article(id="sec", text="La sécurité de la délégation a été renforcée à son arrivée.", title=""),
         ]
         chunks = [c for a in articles for c in chunk_article(a)]
-        catalog.mark_pending(articles, "test-writer")
-        catalog.complete(articles, chunks)
+        with lease() as writer:
+            assert catalog.claim(articles, writer, stale_after_s=60) == {a.id for a in articles}
+            catalog.complete(articles, chunks, writer)
 
         def hits(query: str) -> list[str]:
             return [h.chunk_id for h in catalog.search(query, 10)]

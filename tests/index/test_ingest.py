@@ -368,11 +368,11 @@ def test_crash_after_vectors_before_lexical_rows_hides_the_vectors(
     real_complete = new_store.catalog.complete
     calls = {"n": 0}
 
-    def complete_then_crash(*args: Any, **kwargs: Any) -> None:
+    def complete_then_crash(*args: Any, **kwargs: Any) -> set[str]:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        real_complete(*args, **kwargs)
+        return real_complete(*args, **kwargs)
 
     monkeypatch.setattr(new_store.catalog, "complete", complete_then_crash)
     with pytest.raises(KeyboardInterrupt):

@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 
 from index.catalog import Catalog
+from index.chunking import chunk_article
 from index.models import Article
 from index.writers import HOST, is_abandoned, lease
+
+STALE = 1800.0
 
 
 def test_a_batch_of_this_process_is_live_until_its_lease_ends() -> None:
@@ -26,6 +29,13 @@ def test_a_writer_process_is_live_while_it_runs_and_abandoned_once_it_exits() ->
         assert not is_abandoned(token, time.time(), stale_after_s=60)
         # The same pid with another start time is another process: the writer is gone.
         assert is_abandoned(f"{HOST}|{proc.pid}|{int(start) + 1}|batch", time.time(), stale_after_s=60)
+        proc.kill()
+        # Killed but not yet reaped (a zombie): it writes no more.
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert is_abandoned(token, time.time(), stale_after_s=60)
     finally:
         proc.kill()
         proc.wait()
@@ -39,17 +49,53 @@ def test_a_writer_on_another_host_is_trusted_until_its_row_is_stale() -> None:
     assert is_abandoned(None, None, stale_after_s=60)  # rows from before writers were recorded
 
 
-def test_recovery_leaves_a_live_writers_pending_articles_alone(tmp_path: Path) -> None:
+def test_recovery_takes_over_only_abandoned_articles(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "c.sqlite3")
     try:
         busy, dead = Article(id="busy", text="Texte en cours."), Article(id="dead", text="Texte abandonné.")
         with lease() as live:
-            catalog.mark_pending([busy], live)
+            assert catalog.claim([busy], live, STALE) == {"busy"}
             with lease() as gone:
-                catalog.mark_pending([dead], gone)
+                assert catalog.claim([dead], gone, STALE) == {"dead"}
             assert sorted(catalog.pending_ids()) == ["busy", "dead"]
-            assert catalog.abandoned_ids(stale_after_s=1800) == ["dead"]
-        assert sorted(catalog.abandoned_ids(stale_after_s=1800)) == ["busy", "dead"]
+            with lease() as cleaner:
+                assert catalog.claim_abandoned(cleaner, STALE) == ["dead"]
+                catalog.remove(["busy", "dead"], cleaner)  # only what it holds goes
+            assert catalog.pending_ids() == ["busy"]
+    finally:
+        catalog.close()
+
+
+def test_an_article_has_one_writer_at_a_time(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    article = Article(id="x", text="Le conseil municipal a voté le budget.")
+    chunks = chunk_article(article)
+    try:
+        with lease() as first, lease() as second:
+            assert catalog.claim([article], first, STALE) == {"x"}
+            assert catalog.claim([article], second, STALE) == set()  # the first one is alive
+            assert catalog.busy_ids(["x"], STALE) == {"x"}
+            assert catalog.complete([article], chunks, second) == set()  # not its to complete
+            assert catalog.states(["x"])["x"][0] == "pending"
+            assert catalog.complete([article], chunks, first) == {"x"}
+            assert catalog.busy_ids(["x"], STALE) == set()
+            # Once complete, the next writer may take it (to replace or remove it).
+            assert catalog.claim_ids(["x"], second, STALE) == {"x"}
+    finally:
+        catalog.close()
+
+
+def test_an_abandoned_article_taken_by_a_new_writer_is_not_recovered_under_it(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    article = Article(id="x", text="Le conseil municipal a voté le budget.")
+    try:
+        with lease() as gone:
+            catalog.claim([article], gone, STALE)
+        with lease() as new, lease() as cleaner:
+            assert catalog.claim([article], new, STALE) == {"x"}  # the new writer takes it over first
+            assert catalog.claim_abandoned(cleaner, STALE) == []  # so recovery leaves it alone
+            assert catalog.complete([article], chunk_article(article), new) == {"x"}
+        assert catalog.states(["x"])["x"][0] == "complete"
     finally:
         catalog.close()
 
@@ -70,6 +116,7 @@ def test_a_store_from_before_writers_were_recorded_gains_the_columns(tmp_path: P
     db.close()
     catalog = Catalog(path)
     try:
-        assert catalog.abandoned_ids(stale_after_s=1800) == ["old"]
+        with lease() as cleaner:
+            assert catalog.claim_abandoned(cleaner, STALE) == ["old"]
     finally:
         catalog.close()

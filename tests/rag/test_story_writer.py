@@ -84,3 +84,13 @@ def test_a_bullet_that_drops_the_people_both_outlets_name_is_replaced_by_its_sen
     points[dmitriev] = "La délégation russe devrait comprendre le directeur du Fonds national de prévoyance."
     story = _writer({"titre": "Pourparlers", "points": points}).write(arts, units, "fr")
     assert story.bullets[dmitriev].extractive and "Kirill Dmitriev" in story.bullets[dmitriev].text
+
+
+def test_a_headline_with_words_the_sources_do_not_say_falls_back_to_the_title() -> None:
+    # Seen on the news corpus: "Ghislaine Maxwell : la masseuse qui a commis un délit".
+    arts = sample_records()
+    units = select_units(arts, 3)
+    story = _writer({"titre": "Pourparlers secrets à Miami", "points": ["x"] * 3}).write(arts, units, "fr")
+    assert story.headline == arts[0].title  # "secrets" is in no source
+    kept = _writer({"titre": "Délégations attendues à Miami", "points": ["x"] * 3}).write(arts, units, "fr")
+    assert kept.headline == "Délégations attendues à Miami"

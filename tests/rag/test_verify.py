@@ -245,3 +245,34 @@ def test_number_words_are_checked_like_digits() -> None:
     right = Draft(True, [Claim("3 soldats ukrainiens ont été tués.", 1, "Trois soldats ukrainiens ont été tués")])
     assert len(verify(right, shown, question).claims) == 1
     assert key_details("vingt-deux ou deux mille soldats, pas deux") == {"2"}
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "claim"),
+    [
+        # Subject + verb is not noun + qualifier.
+        (
+            "Quand Trump rencontre-t-il Poutine ?",
+            "Donald Trump doit s'entretenir avec Vladimir Poutine jeudi à Budapest.",
+            "Trump doit s'entretenir avec Poutine jeudi.",
+        ),
+        # The qualifier in another form of its family ("roumaine" ~ "Roumanie").
+        (
+            "Qui a remporté l'élection présidentielle roumaine ?",
+            "Nicusor Dan a remporté l'élection présidentielle anticipée en Roumanie.",
+            "Nicusor Dan.",
+        ),
+    ],
+)
+def test_correct_answers_are_kept(question: str, sentence: str, claim: str) -> None:
+    shown = [_passage(1, sentence, "wire")]
+    v = verify(Draft(True, [Claim(claim, 1, sentence)]), shown, question)
+    assert len(v.claims) == 1, v.dropped
+
+
+def test_number_words_in_compounds_and_idioms_are_not_numbers() -> None:
+    assert key_details("vingt et un morts, les deux dirigeants, un hôpital neuf, le 3 sept. 2025") == {"3", "2025"}
+    assert key_details("en 2024 300 soldats, 20 000 euros") == {"2024", "300", "20000"}
+    shown = [_passage(1, "Vingt-deux soldats ont été tués, et deux mille blessés.", "front")]
+    draft = Draft(True, [Claim("Deux soldats ont été tués.", 1, "Vingt-deux soldats ont été tués")])
+    assert verify(draft, shown, "Combien de soldats ont été tués ?").claims == []
