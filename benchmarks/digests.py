@@ -133,17 +133,19 @@ def main() -> int:
         seeds = Store(Settings(data_dir=Path(tmp) / "seeds"))
         Ingestor(seeds).ingest(read_inputs([ROOT / "examples" / "articles"], ReadOptions()))
         seed_cos = pairwise(seeds)
-        for n in sizes:
-            store = Store(Settings(data_dir=Path(tmp) / f"n{n}"))
-            ingest(store, by_day[busiest][:n])
+        # One store, filled in steps: the growth digests see the first n articles of the busiest day,
+        # then the rest of the three days is added for the quality digests (each article embedded once).
+        store = Store(Settings(data_dir=Path(tmp) / "days"))
+        done = 0
+        for n in sorted(sizes):
+            ingest(store, by_day[busiest][done:n])
+            done = n
             growth[n] = run_digest(store, busiest, args.max_stories, ledes)
             print(n, {k: v for k, v in growth[n].items() if k != "citation_problems"}, flush=True)
-            if n == max(sizes):
-                day_cos = pairwise(store)
-        days_store = Store(Settings(data_dir=Path(tmp) / "days"))
-        ingest(days_store, [r for d in days for r in by_day[d]])
+        day_cos = pairwise(store)
+        ingest(store, by_day[busiest][done:] + [r for d in days[1:] for r in by_day[d]])
         for day in days:
-            quality[day] = run_digest(days_store, day, args.max_stories, ledes)
+            quality[day] = run_digest(store, day, args.max_stories, ledes)
             print(day, {k: v for k, v in quality[day].items() if k != "citation_problems"}, flush=True)
 
     over = sum(c >= SAME_STORY for c in day_cos)
