@@ -52,12 +52,14 @@ def _busy_days(n: int) -> tuple[list[str], list[dict[str, str]]]:
     return days, [r for r in rows if r["date"] in days]
 
 
-# CI digests the busiest day (about 5 min: ~94 articles embedded, two stories written); the three
-# busiest days (the check, ~280 articles, about 15 min) with VEILLE_TEST_BUSY_DAYS=3.
-BUSY_DAYS = int(os.environ.get("VEILLE_TEST_BUSY_DAYS", "1"))
+# Optional (reads ../shared/data, never committed): VEILLE_TEST_BUSY_DAYS=3 digests the three busiest days
+# (~280 articles embedded, six stories written: ~15 min here; passed in 871 s on 2026-11-22), =1 the busiest
+# day (~5 min). Off by default to keep CI well under its hour.
+BUSY_DAYS = int(os.environ.get("VEILLE_TEST_BUSY_DAYS", "0"))
 
 
 @pytest.mark.skipif(not NEWS.exists(), reason="the shared news corpus is not on this machine")
+@pytest.mark.skipif(BUSY_DAYS < 1, reason="optional: set VEILLE_TEST_BUSY_DAYS=3 to digest the three busiest days")
 def test_busy_days_digests_verify_and_do_not_repeat_a_story(tmp_path: Path) -> None:
     days, rows = _busy_days(BUSY_DAYS)
     store = Store(make_settings(tmp_path))
