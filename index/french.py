@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 import snowballstemmer
@@ -45,13 +46,18 @@ def _term(word: str) -> str:
     return _strip_accents(str(_stemmer.stemWord(word)))
 
 
+def _words(text: str) -> Iterator[tuple[str, str | None]]:
+    """Each word, casefolded, with its accent-less form, or None for a stopword or a lone letter."""
+    # NFC first: a decomposed "é" (e + combining accent) is not a word character.
+    for word in _TOKEN.findall(_ELISION.sub(" ", unicodedata.normalize("NFC", text)).casefold()):
+        bare = _strip_accents(word)
+        stop = (len(word) == 1 and not word.isdigit()) or bare in _STOPWORDS
+        yield word, None if stop else bare
+
+
 def word_terms(text: str) -> list[str | None]:
     """Each word of `text` in order: its index term, or None for a stopword (keeps adjacency visible)."""
-    out: list[str | None] = []
-    for word in _TOKEN.findall(_ELISION.sub(" ", unicodedata.normalize("NFC", text)).casefold()):
-        stop = (len(word) == 1 and not word.isdigit()) or _strip_accents(word) in _STOPWORDS
-        out.append(None if stop else _term(word))
-    return out
+    return [None if bare is None else _term(word) for word, bare in _words(text)]
 
 
 def analyze(text: str, *, variants: bool = False) -> list[str]:
@@ -62,12 +68,8 @@ def analyze(text: str, *, variants: bool = False) -> list[str]:
     without accents ('securite' → 'securit') still finds it.
     """
     terms = []
-    # NFC first: a decomposed "é" (e + combining accent) is not a word character.
-    for word in _TOKEN.findall(_ELISION.sub(" ", unicodedata.normalize("NFC", text)).casefold()):
-        if len(word) == 1 and not word.isdigit():
-            continue
-        bare = _strip_accents(word)
-        if bare in _STOPWORDS:
+    for word, bare in _words(text):
+        if bare is None:
             continue
         term = _term(word)
         terms.append(term)
