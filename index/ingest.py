@@ -43,11 +43,11 @@ def embedding_text(article: Article, chunk: Chunk) -> str:
 
 
 class Ingestor:
-    def __init__(self, store: Store, chunking: ChunkingOptions | None = None, batch_chunks: int = 64) -> None:
+    def __init__(self, store: Store, chunking: ChunkingOptions | None = None, batch_chunks: int | None = None) -> None:
         self.store = store
         s = store.settings
         self.chunking = chunking or ChunkingOptions(s.chunk_tokens, s.chunk_overlap_tokens)
-        self.batch_chunks = batch_chunks
+        self.batch_chunks = batch_chunks or s.ingest_batch_chunks
         self.recovered = self.recover()
 
     def recover(self) -> list[str]:

