@@ -263,6 +263,10 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
         seg["query"] = measure_queries(store, sample)
         seg["query_titles"] = measure_queries(store, sample, "title")
         segments.append(seg)
+        # Saved as soon as measured: a run killed later still counts the steps it finished.
+        log = read_log(store_dir)
+        log["runs"][cfg["run_index"]]["veille"]["segments"] = segments
+        write_log(store_dir, log)
         if stopped:
             break
     out["segments"] = segments
@@ -370,7 +374,7 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
             size = seg["store_articles"]
             row = rows.setdefault(size, {"articles": size, "seconds": 0.0, "chunks_written": 0, "runs": 0})
             row["seconds"] += seg["seconds"]
-            if "embed_s" in seg:
+            if "embed_s" in seg and seg["chunks_written"]:
                 row["embed_s"] = row.get("embed_s", 0.0) + seg["embed_s"]
                 row["timed_s"] = row.get("timed_s", 0.0) + seg["seconds"]
             row["chunks_written"] += seg["chunks_written"]
@@ -472,6 +476,14 @@ def render(log: dict[str, Any]) -> str:
                 f"{ours / ceiling['best']['chunks_per_s']:.2f} of the best layout "
                 f"({ceiling['best']['layout']}).",
             ]
+            written = sum(r["chunks_written"] for r in rows)
+            seconds = sum(r["seconds"] for r in rows)
+            if len(rows) > 1 and seconds:
+                overall = written / seconds
+                lines.append(
+                    f"Over all {rows[-1]['articles']:,} articles so far: {written:,} chunks in {seconds / 3600:.2f} h, "
+                    f"{overall:.2f} chunks/s = {overall / ceiling['best']['chunks_per_s']:.2f} of it."
+                )
     lc = log.get("langchain")
     if lc:
         same = next((r for r in rows if r["articles"] == lc["articles"]), None)
@@ -553,8 +565,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"embedder alone on {args.ceiling} chunks", file=sys.stderr, flush=True)
         log["ceiling"] = run_ceiling({**cfg, "chunks": args.ceiling, "articles": max(50, args.ceiling // 2)})
     print(f"Veille: steps {steps} into {args.store}", file=sys.stderr, flush=True)
-    run["veille"] = in_fresh_process(run_veille, cfg)
+    run["veille"] = {"segments": []}
     log["runs"].append(run)
+    write_log(args.store, log)
+    cfg["run_index"] = len(log["runs"]) - 1
+    result = in_fresh_process(run_veille, cfg)
+    log = read_log(args.store)  # with the segments the run saved as it went
+    log["runs"][-1]["veille"] = result
+    run = log["runs"][-1]
     write_log(args.store, log)
     if args.langchain:
         sample = load_records(path, 300)

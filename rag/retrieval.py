@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
-from index.catalog import LexicalHit
 from index.store import Filters, Store
 from veille.settings import Settings
-
-# The lexical search (SQLite, which releases the GIL) runs while the query is embedded and Chroma
-# searched: a hybrid query costs about its dense side alone instead of the sum of both.
-_LEXICAL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="veille-lexical")
 
 
 class QueryError(ValueError):
@@ -78,9 +72,6 @@ class HybridRetriever:
         dense_rank: dict[str, int] = {}
         dense_score: dict[str, float] = {}
         lexical_rank: dict[str, int] = {}
-        lexical: Future[list[LexicalHit]] | None = None
-        if mode == "rrf":
-            lexical = _LEXICAL.submit(self.store.search_lexical, query, n, filters)
         if mode in ("rrf", "dense"):
             for rank, hit in enumerate(self.store.search_dense(query, n, filters), start=1):
                 dense_rank[hit.chunk_id] = rank
@@ -89,8 +80,7 @@ class HybridRetriever:
                     1.0 / (s.rrf_k + rank) if mode == "rrf" else hit.score
                 )
         if mode in ("rrf", "lexical"):
-            lexical_hits = lexical.result() if lexical else self.store.search_lexical(query, n, filters)
-            for rank, lhit in enumerate(lexical_hits, start=1):
+            for rank, lhit in enumerate(self.store.search_lexical(query, n, filters), start=1):
                 lexical_rank[lhit.chunk_id] = rank
                 scores[lhit.chunk_id] = scores.get(lhit.chunk_id, 0.0) + (
                     1.0 / (s.rrf_k + rank) if mode == "rrf" else lhit.score
