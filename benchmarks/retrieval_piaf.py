@@ -163,6 +163,25 @@ class VeilleE5Embeddings(Embeddings):
         return [float(x) for x in self._embedder.embed_query(text)]
 
 
+def langchain_chroma(
+    docs: list[Any], embeddings: Any, chunk_chars: int, overlap_chars: int, folder: str, name: str
+) -> tuple[list[Any], Any]:
+    """The stock LangChain ingestion: RecursiveCharacterTextSplitter, then Chroma.from_documents on disk."""
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splits = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=overlap_chars).split_documents(docs)
+    db = Chroma.from_documents(
+        splits,
+        embeddings,
+        collection_name=name,
+        persist_directory=folder,
+        client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True, persist_directory=folder),
+    )
+    return splits, db
+
+
 def _progress(label: str, i: int, total: int) -> None:
     if i == total or i % 250 == 0:
         print(f"  {label}: {i}/{total} questions", file=sys.stderr, flush=True)
@@ -252,10 +271,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
     from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from index.embedders import load_embedder
 
@@ -280,17 +296,7 @@ def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
         docs = [
             Document(page_content=r["text"], metadata={"article_id": r["id"], "title": r["title"]}) for r in records
         ]
-        splitter = RecursiveCharacterTextSplitter(
-            chunk_size=cfg["lc_chunk_chars"], chunk_overlap=cfg["lc_overlap_chars"]
-        )
-        splits = splitter.split_documents(docs)
-        db = Chroma.from_documents(
-            splits,
-            embeddings,
-            collection_name="piaf",
-            persist_directory=tmp,
-            client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True, persist_directory=tmp),
-        )
+        splits, db = langchain_chroma(docs, embeddings, cfg["lc_chunk_chars"], cfg["lc_overlap_chars"], tmp, "piaf")
         out["ingest_s"] = time.perf_counter() - t0
         out["ingest_cpu_s"] = time.process_time() - c0
         out["paragraphs"] = len(records)

