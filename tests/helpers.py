@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from veille.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "examples" / "articles"
+VEILLE = Path(sys.executable).parent / "veille"  # the installed command line
 SAMPLE_SOURCES = ("exemple-relais-axios", "exemple-relais-politico")
 DMITRIEV_QUERY = "qui dirige la délégation russe ?"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,7 @@ import httpx
 import pytest
 
 from api.security import new_key
-from tests.helpers import SAMPLE_DIR, free_port, running_server
-
-VEILLE = Path(sys.executable).parent / "veille"
+from tests.helpers import SAMPLE_DIR, VEILLE, free_port, running_server
 
 
 @dataclass

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import VEILLE, Server, start
-from tests.helpers import SAMPLE_DIR, SHORT_ARTICLES
+from tests.api.conftest import Server, start
+from tests.helpers import SAMPLE_DIR, SHORT_ARTICLES, VEILLE
 
 pytestmark = pytest.mark.server
 

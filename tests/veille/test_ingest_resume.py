@@ -7,18 +7,17 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from index.catalog import Catalog
 from index.sentences import sentence_spans
 from index.store import Store
-from tests.helpers import catalog_ids, chroma_ids, make_settings, plain, sample_articles
+from tests.helpers import VEILLE, catalog_ids, chroma_ids, make_settings, plain, sample_articles
 
-VEILLE = Path(sys.executable).parent / "veille"
 BATCH = 2
 
 
@@ -58,11 +57,6 @@ app()
 """
 
 
-def _ids(db: Path, state: str) -> set[str]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-        return {row[0] for row in con.execute("SELECT id FROM articles WHERE state = ?", (state,))}
-
-
 @pytest.mark.slow
 def test_killed_ingestion_resumes_without_redoing_done_articles(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -78,7 +72,10 @@ def test_killed_ingestion_resumes_without_redoing_done_articles(tmp_path: Path) 
         timeout=600,
     )
     assert first.returncode == -signal.SIGKILL, first.stdout + first.stderr
-    done_before, pending = _ids(db, "complete"), _ids(db, "pending")
+    catalog = Catalog(db)
+    done_before = {r.id for r in catalog.list_articles()}
+    pending = set(catalog.pending_ids())
+    catalog.close()
     assert 3 <= len(done_before) < len(records) and pending, "the kill lands mid-run, in a claimed batch"
 
     second = subprocess.run([str(VEILLE), "ingest", str(path)], env=env, capture_output=True, text=True, timeout=600)
