@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS articles (
     ingested_at TEXT NOT NULL DEFAULT (datetime('now')),
     writer TEXT, pending_since REAL
 );
-CREATE INDEX IF NOT EXISTS articles_state ON articles(state);
+-- Pending rows only: an index over every state would be chosen for state = 'complete', which
+-- holds for nearly every row, and turn each look-up by id into a scan of the whole ledger.
+CREATE INDEX IF NOT EXISTS articles_pending ON articles(state) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date_int);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -48,6 +51,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61');
+-- How many chunks hold each term, kept with chunks_fts in the same transactions: the lexical
+-- search reads the rarest query terms first (fts5vocab would count them by walking the index).
+CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -108,6 +114,8 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_state'").fetchone():
+            self._db.execute("DROP INDEX IF EXISTS articles_state")  # stores from before articles_pending
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(articles)")}
         # Stores created before writers were recorded gain the columns in place.
         for column, kind in (("writer", "TEXT"), ("pending_since", "REAL")):
@@ -119,6 +127,25 @@ class Catalog:
                         raise
         self._db.create_function("abandoned", 3, is_abandoned)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        self._count_terms_once()
+
+    def _count_terms_once(self) -> None:
+        """Fill term_df once, for a store written before it existed (for a new store: an empty count).
+
+        Writers of older versions do not keep term_df; they must not write to a store once it is
+        counted (stale counts would only make the lexical search choose its terms less well).
+        """
+        if self.get_meta("term_df") == "counted":
+            return
+        with self.transaction() as db:
+            if db.execute("SELECT value FROM meta WHERE key = 'term_df'").fetchone() is not None:
+                return  # another process opening the store counted first
+            counts: Counter[str] = Counter()
+            for (terms,) in db.execute("SELECT terms FROM chunks_fts"):
+                counts.update(set(terms.split()))
+            db.execute("DELETE FROM term_df")
+            db.executemany("INSERT INTO term_df (term, df) VALUES (?, ?)", counts.items())
+            db.execute("INSERT INTO meta VALUES ('term_df', 'counted')")
 
     def close(self) -> None:
         with self._lock:
@@ -244,15 +271,19 @@ class Catalog:
             articles = [a for a in articles if a.id in held]
             chunks = [c for c in chunks if c.article_id in held]
             self._delete_chunks(db, sorted(held))
+            added: Counter[str] = Counter()
             for c in chunks:
                 cur = db.execute(
                     'INSERT INTO chunks (id, article_id, idx, start, "end", n_tokens) VALUES (?, ?, ?, ?, ?, ?)',
                     (c.id, c.article_id, c.index, c.start, c.end, c.n_tokens),
                 )
-                db.execute(
-                    "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-                    (cur.lastrowid, " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}", variants=True))),
-                )
+                terms = " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}", variants=True))
+                db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
+                added.update(set(terms.split()))
+            db.executemany(
+                "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+                added.items(),
+            )
             counts: dict[str, int] = {}
             for c in chunks:
                 counts[c.article_id] = counts.get(c.article_id, 0) + 1
@@ -288,9 +319,15 @@ class Catalog:
 
     @staticmethod
     def _delete_chunks(db: sqlite3.Connection, article_ids: Sequence[str]) -> None:
+        removed: Counter[str] = Counter()
         for aid in article_ids:
-            db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE article_id = ?)", (aid,))
+            selection = "rowid IN (SELECT rowid FROM chunks WHERE article_id = ?)"
+            for (terms,) in db.execute(f"SELECT terms FROM chunks_fts WHERE {selection}", (aid,)):
+                removed.update(set(terms.split()))
+            db.execute(f"DELETE FROM chunks_fts WHERE {selection}", (aid,))
             db.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
+        db.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in removed.items()])
+        db.executemany("DELETE FROM term_df WHERE term = ? AND df <= 0", [(t,) for t in removed])
 
     # -- reads --------------------------------------------------------------
     def get(self, article_id: str) -> ArticleRecord | None:
@@ -332,6 +369,18 @@ class Catalog:
                 "SELECT source, COUNT(*) AS n FROM articles WHERE state = 'complete' GROUP BY source"
             ).fetchall()
         return {r["source"]: r["n"] for r in rows}
+
+    def has_sources(self, names: Sequence[str]) -> set[str]:
+        """Those of `names` that some complete article comes from (by index: no pass over the ledger)."""
+        if not names:
+            return set()
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT DISTINCT source FROM articles WHERE source IN ({','.join('?' * len(names))}) "
+                "AND state = 'complete'",
+                list(names),
+            ).fetchall()
+        return {r["source"] for r in rows}
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -387,8 +436,19 @@ class Catalog:
         since: int | None = None,
         until: int | None = None,
         sources: Sequence[str] | None = None,
+        max_postings: int = 0,
     ) -> list[LexicalHit]:
+        """BM25 over the chunks of complete articles, best first.
+
+        With `max_postings`, only the query's rarest terms are searched, as many as fit in that many
+        (chunk, term) postings, and always the rarest one the corpus holds, whatever its count: a term
+        common to a large share of the corpus weighs little in BM25 but costs a score for each chunk
+        that holds it, so leaving it out keeps a query's cost flat as the corpus grows; the dense side
+        still reads the whole question.
+        """
         terms = list(dict.fromkeys(analyze(query)))
+        if max_postings:
+            terms = self._rarest(terms, max_postings)
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
@@ -403,6 +463,24 @@ class Catalog:
         with self._lock:
             rows = self._db.execute(sql, [match, *params, limit]).fetchall()
         return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
+
+    def _rarest(self, terms: list[str], max_postings: int) -> list[str]:
+        df: dict[str, int] = {}
+        with self._lock:
+            for i in range(0, len(terms), 500):
+                part = terms[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(part))})", part
+                ).fetchall()
+                df.update({r["term"]: int(r["df"]) for r in rows})
+        kept: list[str] = []
+        total = 0
+        for term in sorted(terms, key=lambda t: df.get(t, 0)):
+            if total and total + df.get(term, 0) > max_postings:
+                break
+            kept.append(term)
+            total += df.get(term, 0)
+        return kept
 
 
 def _record(row: sqlite3.Row) -> ArticleRecord:

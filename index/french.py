@@ -9,7 +9,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+# Letters and digits: "_" is a word character to `re` but a separator to FTS5's tokenizer.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # l'Ukraine, d’Axios, qu'elle, jusqu'à: the elided article is dropped.
 _ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
 

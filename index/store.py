@@ -82,7 +82,8 @@ class Store:
 
     # -- reads used by rag/ -------------------------------------------------
     def validate_filters(self, filters: Filters) -> None:
-        unknown = [s for s in filters.sources if s not in self.catalog.sources()]
+        found = self.catalog.has_sources(filters.sources)
+        unknown = [s for s in filters.sources if s not in found]
         if unknown:
             known = ", ".join(sorted(self.catalog.sources())) or "none yet"
             raise ValueError(f"unknown source(s): {', '.join(unknown)}; known sources: {known}")
@@ -92,7 +93,9 @@ class Store:
         return self.vectors.search(vec, limit, filters.since_int, filters.until_int, filters.sources)
 
     def search_lexical(self, query: str, limit: int, filters: Filters) -> list[LexicalHit]:
-        return self.catalog.search(query, limit, filters.since_int, filters.until_int, filters.sources)
+        return self.catalog.search(
+            query, limit, filters.since_int, filters.until_int, filters.sources, self.settings.lexical_max_postings
+        )
 
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """Chunks of complete articles only: a half-written article is never read."""

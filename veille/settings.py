@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "dense", "lexical"] = "rrf"
     rrf_k: int = Field(default=10, ge=1)  # 10 beat 60 on PIAF: recall@5 0.931 vs 0.923
     candidates: int = Field(default=50, ge=1, le=1000)
+    # The lexical search keeps the query's rarest terms while their (chunk, term) postings fit in
+    # this budget, and always the rarest one (0: every term). Its cost grows with the postings it
+    # scores, so this keeps it flat as the corpus grows (benchmarks/README.md, "Scale").
+    lexical_max_postings: int = Field(default=8000, ge=0)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)
 

@@ -1,0 +1,132 @@
+"""The lexical index's term counts and the query pruning that reads them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from index.catalog import Catalog
+from index.chunking import chunk_article
+from index.models import Article
+from index.store import Filters, Store
+from index.writers import lease
+from veille.settings import Settings
+
+
+def _write(catalog: Catalog, articles: list[Article]) -> None:
+    chunks = [c for a in articles for c in chunk_article(a)]
+    with lease() as writer:
+        catalog.claim(articles, writer, stale_after_s=60)
+        catalog.complete(articles, chunks, writer)
+
+
+def _remove(catalog: Catalog, ids: list[str]) -> None:
+    with lease() as writer:
+        catalog.claim_ids(ids, writer, stale_after_s=60)
+        catalog.remove(ids, writer)
+
+
+def _stored_and_recounted(path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """term_df, and the document counts FTS5 itself reports for the tokens it indexed."""
+    db = sqlite3.connect(path)
+    try:
+        stored = dict(db.execute("SELECT term, df FROM term_df").fetchall())
+        db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, chunks_fts, 'row')")
+        return stored, dict(db.execute("SELECT term, doc FROM temp.vocab").fetchall())
+    finally:
+        db.close()
+
+
+def _weather(i: int) -> Article:
+    # "mot_clé": one word to Python's \w, two tokens to FTS5; the counts must be FTS5's.
+    return Article(id=f"meteo-{i}", title="Météo", text=f"La pluie tombe sur la ville numéro {i}, mot_clé ce matin.")
+
+
+def test_term_counts_follow_writes_rewrites_and_removals(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    catalog = Catalog(path)
+    try:
+        _write(catalog, [_weather(i) for i in range(5)])
+        stored, recount = _stored_and_recounted(path)
+        assert stored == recount and stored["plui"] == 5 and stored["mot"] == 5
+        # Rewriting an article replaces its terms; removing one takes its terms out.
+        _write(catalog, [Article(id="meteo-0", title="Météo", text="Le soleil revient sur la ville ce matin.")])
+        _remove(catalog, ["meteo-1"])
+        stored, recount = _stored_and_recounted(path)
+        assert stored == recount
+        assert stored["plui"] == 3 and stored["soleil"] == 1
+        assert "1" not in stored, "a term no chunk holds any more is dropped"
+    finally:
+        catalog.close()
+
+
+def test_a_store_from_before_term_counts_is_counted_once_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    catalog = Catalog(path)
+    _write(catalog, [_weather(i) for i in range(3)])
+    catalog.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE term_df")
+    db.execute("DELETE FROM meta WHERE key = 'term_df'")
+    db.commit()
+    db.close()
+
+    Catalog(path).close()
+    stored, recount = _stored_and_recounted(path)
+    assert stored == recount and stored["plui"] == 3
+
+
+def test_a_postings_budget_searches_the_rarest_terms(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    try:
+        _write(catalog, [_weather(i) for i in range(20)])
+        _write(catalog, [Article(id="grele", title="Orage", text="La grêle a frappé les vignes de la ville hier.")])
+
+        def articles(query: str, max_postings: int) -> set[str]:
+            return {h.chunk_id.split(":")[0] for h in catalog.search(query, 50, max_postings=max_postings)}
+
+        # "ville" is in all 21 articles, "grêle" in one: under a budget of 5 postings only "grêle" is searched.
+        assert len(articles("grêle ville", 0)) == 21
+        assert articles("grêle ville", 5) == {"grele"}
+        assert len(articles("grêle ville", 25)) == 21, "both terms fit in 1 + 21 postings"
+        # The rarest term the corpus holds is searched even when it alone is over the budget,
+        # and a term the corpus lacks does not take its place.
+        assert len(articles("ville", 5)) == 21
+        assert len(articles("zeppelin ville", 5)) == 21
+    finally:
+        catalog.close()
+
+
+def test_the_store_searches_under_the_configured_budget(tmp_path: Path) -> None:
+    store = Store(Settings(data_dir=tmp_path, lexical_max_postings=5))
+    try:
+        _write(store.catalog, [_weather(i) for i in range(20)])
+        _write(store.catalog, [Article(id="grele", title="Orage", text="La grêle a frappé les vignes de la ville.")])
+        hits = store.search_lexical("grêle ville", 50, Filters())
+        assert [h.chunk_id for h in hits] == ["grele:0"]
+    finally:
+        store.close()
+
+
+def test_look_ups_by_id_use_the_primary_key_not_a_scan_of_complete_articles(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.execute("CREATE INDEX articles_state ON articles(state)")  # what stores before the fix had
+    db.commit()
+    db.close()
+
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    try:
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "articles_state" not in indexes and "articles_pending" in indexes
+        plan = " ".join(
+            str(r[3])
+            for r in db.execute(
+                "EXPLAIN QUERY PLAN SELECT * FROM articles WHERE state = 'complete' AND id IN (?, ?)", ("a", "b")
+            )
+        )
+        assert "sqlite_autoindex_articles" in plan, plan
+    finally:
+        db.close()
