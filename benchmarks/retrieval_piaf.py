@@ -188,6 +188,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
                 "chunk_overlap_tokens",
                 "rrf_k",
                 "candidates",
+                "lexical_max_postings",
             )
         }
         embedder = load_embedder(settings.embedder, settings.embed_device, settings.embed_batch_size, settings.threads)
@@ -510,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rrf-k", type=int, default=None, help="Settings.rrf_k")
     ap.add_argument("--candidates", type=int, default=None, help="Settings.candidates")
     ap.add_argument(
+        "--lexical-max-postings", type=int, default=None, help="Settings.lexical_max_postings (0: every term)"
+    )
+    ap.add_argument(
         "--mode",
         default="all",
         help="Veille retrieval modes, comma-separated among rrf,dense,lexical (default: all)",
@@ -546,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["rrf_k"] = args.rrf_k
     if args.candidates is not None:
         overrides["candidates"] = args.candidates
+    if args.lexical_max_postings is not None:
+        overrides["lexical_max_postings"] = args.lexical_max_postings
     effective = Settings(**overrides)
 
     started = time.perf_counter()

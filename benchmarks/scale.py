@@ -10,7 +10,8 @@
   below the store's size are skipped; `--steps <current size>` measures the queries again. A run
   killed mid-step (rather than stopped by `--minutes`) loses that step's timing, not its articles.
 - Query path at every completed step (and where a run stopped): hybrid p50/p95 with and without a
-  date filter (±15 days around the article's date), lexical and dense alone, the store's open time
+  date filter (±15 days around the article's date), lexical and dense alone (each with and without the
+  date filter), the lexical budget they ran under (`VEILLE_LEXICAL_MAX_POSTINGS`), the store's open time
   and resident memory. Queries are article ledes (OrangeSum's own summary line, absent from the
   indexed text), so a hit@5 of their own article comes with the latencies.
 - The embedder alone on the same chunks (`--ceiling N` chunks, several batch/thread/process layouts):
@@ -172,7 +173,8 @@ def measure_queries(store: Any, sample: list[dict[str, Any]], field: str = "lede
     t = time.perf_counter()
     retriever.retrieve(sample[0][field], k=K)  # opens the collection and the FTS index
     first_s = time.perf_counter() - t
-    lat: dict[str, list[float]] = {"hybrid": [], "hybrid_date": [], "lexical": [], "dense": []}
+    modes = ("hybrid", "hybrid_date", "lexical", "lexical_date", "dense", "dense_date")
+    lat: dict[str, list[float]] = {m: [] for m in modes}
     hits: dict[str, int] = dict.fromkeys(lat, 0)
     for r in sample:
         day = date.fromisoformat(r["date"])
@@ -181,7 +183,9 @@ def measure_queries(store: Any, sample: list[dict[str, Any]], field: str = "lede
             ("hybrid", "rrf", None),
             ("hybrid_date", "rrf", window),
             ("lexical", "lexical", None),
+            ("lexical_date", "lexical", window),
             ("dense", "dense", None),
+            ("dense_date", "dense", window),
         ):
             t = time.perf_counter()
             passages = retriever.retrieve(r[field], k=K, filters=filters, mode=mode)
@@ -241,6 +245,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
             "chunks_written": report.chunks_written,
             "peak_rss_mb": _status_mb("VmHWM"),
             "stopped_early": stopped,
+            "lexical_max_postings": settings.lexical_max_postings,
         }
         counts = store.catalog.counts()
         seg["store_articles"] = counts.get("articles_complete", 0)
@@ -365,6 +370,9 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
             row["seconds"] += seg["seconds"]
             row["store_chunks"] = seg["store_chunks"]
             row["query"] = seg["query"]  # the latest measurement at this size
+            # Measured with every query term (before the setting existed) or under a postings budget.
+            budget = seg.get("lexical_max_postings", 0)
+            row.setdefault("measured", {})[budget] = {"query": seg["query"], "query_titles": seg.get("query_titles")}
             if seg["chunks_written"]:  # a re-measurement at the same size leaves the ingestion figures
                 if "embed_s" in seg:
                     row["embed_s"] = row.get("embed_s", 0.0) + seg["embed_s"]
@@ -373,7 +381,6 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
                 row["store_mb"] = seg["store_mb"]
                 row["peak_rss_mb"] = max(row.get("peak_rss_mb", 0.0), seg["peak_rss_mb"])
             row["runs"] += 1
-            row["query_titles"] = seg.get("query_titles")
             row["date"] = run["date"]
     return [rows[k] for k in sorted(rows)]
 
@@ -414,38 +421,56 @@ def render(log: dict[str, Any]) -> str:
         "",
         "Ledes as queries (OrangeSum's summary line, not in the indexed text; 32 words on average):",
         "",
-        "| articles | queries | first query s | hybrid p50/p95 ms | hybrid+date p50/p95 ms | lexical p50/p95 ms "
-        "| dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
-        "|---:|---:|---:|---|---|---|---|---|",
+        "The lexical budget is `VEILLE_LEXICAL_MAX_POSTINGS` (postings the lexical side scores per query, the",
+        'query\'s rarest terms first; "all": every term, as before the setting existed).',
+        "",
+        "| articles | lexical budget | queries | first query s | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
+        "| lexical p50/p95 ms | dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
+        "|---:|---:|---:|---:|---|---|---|---|---|",
     ]
-    for row in rows:
-        q = row["query"]
+
+    def pp(md: dict[str, Any], mode: str) -> str:
+        return f"{md[mode]['p50_ms']:.1f} / {md[mode]['p95_ms']:.1f}"
+
+    measured = [(row, budget, m) for row in rows for budget, m in sorted(row["measured"].items())]
+    for row, budget, m in measured:
+        q = m["query"]
         md = q["modes"]
-
-        def pp(mode: str, md: dict[str, Any] = md) -> str:
-            return f"{md[mode]['p50_ms']:.1f} / {md[mode]['p95_ms']:.1f}"
-
         hits = " / ".join(f"{md[x]['hit_at_5']:.2f}" for x in ("hybrid", "hybrid_date", "lexical", "dense"))
         lines.append(
-            f"| {row['articles']:,} | {q['queries']} | {q['first_query_s']:.2f} | {pp('hybrid')} | "
-            f"{pp('hybrid_date')} | {pp('lexical')} | {pp('dense')} | {hits} |"
+            f"| {row['articles']:,} | {budget or 'all'} | {q['queries']} | {q['first_query_s']:.2f} | "
+            f"{pp(md, 'hybrid')} | {pp(md, 'hybrid_date')} | {pp(md, 'lexical')} | {pp(md, 'dense')} | {hits} |"
         )
-    titled = [row for row in rows if row.get("query_titles")]
+    titled = [(row, budget, m) for row, budget, m in measured if m.get("query_titles")]
     if titled:
         lines += [
             "",
             "Short queries: the titles of the same articles (12 words on average; a title is indexed with its",
             "article, so their hit@5 says nothing of quality: only the latencies count here):",
             "",
-            "| articles | hybrid p50/p95 ms | hybrid+date p50/p95 ms | lexical p50/p95 ms | dense p50/p95 ms |",
-            "|---:|---|---|---|---|",
+            "| articles | lexical budget | hybrid p50/p95 ms | hybrid+date p50/p95 ms | lexical p50/p95 ms "
+            "| dense p50/p95 ms |",
+            "|---:|---:|---|---|---|---|",
         ]
-        for row in titled:
-            md = row["query_titles"]["modes"]
+        for row, budget, m in titled:
+            md = m["query_titles"]["modes"]
+            cells = " | ".join(pp(md, x) for x in ("hybrid", "hybrid_date", "lexical", "dense"))
+            lines.append(f"| {row['articles']:,} | {budget or 'all'} | {cells} |")
+    split = [(row, budget, m) for row, budget, m in measured if "lexical_date" in m["query"]["modes"]]
+    if split:
+        lines += [
+            "",
+            "Where the date filter's time goes (ledes / titles, p50/p95 ms):",
+            "",
+            "| articles | lexical budget | queries | lexical | lexical + date | dense | dense + date |",
+            "|---:|---:|---|---|---|---|---|",
+        ]
+        for row, budget, m in split:
             cells = " | ".join(
-                f"{md[x]['p50_ms']:.1f} / {md[x]['p95_ms']:.1f}" for x in ("hybrid", "hybrid_date", "lexical", "dense")
+                f"{pp(m['query']['modes'], x)} · {pp(m['query_titles']['modes'], x)}"
+                for x in ("lexical", "lexical_date", "dense", "dense_date")
             )
-            lines.append(f"| {row['articles']:,} | {cells} |")
+            lines.append(f"| {row['articles']:,} | {budget or 'all'} | ledes · titles | {cells} |")
     ceiling = log.get("ceiling")
     if ceiling:
         lines += [
@@ -513,6 +538,11 @@ def render(log: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _env_settings() -> list[str]:
+    """VEILLE_* settings from the environment (they are part of what reproduces a run), keys left out."""
+    return [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("VEILLE_") and "KEY" not in k]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder with {DATA_FILE}, or the file itself")
@@ -539,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     log = read_log(args.store)
     run: dict[str, Any] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": shlex.join([".venv/bin/python", "-m", "benchmarks.scale", *sys.argv[1:]]),
+        "command": shlex.join([*_env_settings(), ".venv/bin/python", "-m", "benchmarks.scale", *sys.argv[1:]]),
         "code": code_version(),
         "machine": machine(),
     }
