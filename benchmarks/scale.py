@@ -372,7 +372,12 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
             row["query"] = seg["query"]  # the latest measurement at this size
             # Measured with every query term (before the setting existed) or under a postings budget.
             budget = seg.get("lexical_max_postings", 0)
-            row.setdefault("measured", {})[budget] = {"query": seg["query"], "query_titles": seg.get("query_titles")}
+            row.setdefault("measured", {})[budget] = {
+                "query": seg["query"],
+                "query_titles": seg.get("query_titles"),
+                "code": run["code"].split(",")[0].removeprefix("commit ")
+                + ("" if run["code"].endswith("clean") else "+"),
+            }
             if seg["chunks_written"]:  # a re-measurement at the same size leaves the ingestion figures
                 if "embed_s" in seg:
                     row["embed_s"] = row.get("embed_s", 0.0) + seg["embed_s"]
@@ -424,9 +429,9 @@ def render(log: dict[str, Any]) -> str:
         "The lexical budget is `VEILLE_LEXICAL_MAX_POSTINGS` (postings the lexical side scores per query, the",
         'query\'s rarest terms first; "all": every term, as before the setting existed).',
         "",
-        "| articles | lexical budget | queries | first query s | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
+        "| articles | lexical budget | code | queries | first query s | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
         "| lexical p50/p95 ms | dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
-        "|---:|---:|---:|---:|---|---|---|---|---|",
+        "|---:|---:|---|---:|---:|---|---|---|---|---|",
     ]
 
     def pp(md: dict[str, Any], mode: str) -> str:
@@ -438,7 +443,7 @@ def render(log: dict[str, Any]) -> str:
         md = q["modes"]
         hits = " / ".join(f"{md[x]['hit_at_5']:.2f}" for x in ("hybrid", "hybrid_date", "lexical", "dense"))
         lines.append(
-            f"| {row['articles']:,} | {budget or 'all'} | {q['queries']} | {q['first_query_s']:.2f} | "
+            f"| {row['articles']:,} | {budget or 'all'} | {m['code']} | {q['queries']} | {q['first_query_s']:.2f} | "
             f"{pp(md, 'hybrid')} | {pp(md, 'hybrid_date')} | {pp(md, 'lexical')} | {pp(md, 'dense')} | {hits} |"
         )
     titled = [(row, budget, m) for row, budget, m in measured if m.get("query_titles")]
@@ -448,29 +453,29 @@ def render(log: dict[str, Any]) -> str:
             "Short queries: the titles of the same articles (12 words on average; a title is indexed with its",
             "article, so their hit@5 says nothing of quality: only the latencies count here):",
             "",
-            "| articles | lexical budget | hybrid p50/p95 ms | hybrid+date p50/p95 ms | lexical p50/p95 ms "
+            "| articles | lexical budget | code | hybrid p50/p95 ms | hybrid+date p50/p95 ms | lexical p50/p95 ms "
             "| dense p50/p95 ms |",
-            "|---:|---:|---|---|---|---|",
+            "|---:|---:|---|---|---|---|---|",
         ]
         for row, budget, m in titled:
             md = m["query_titles"]["modes"]
             cells = " | ".join(pp(md, x) for x in ("hybrid", "hybrid_date", "lexical", "dense"))
-            lines.append(f"| {row['articles']:,} | {budget or 'all'} | {cells} |")
+            lines.append(f"| {row['articles']:,} | {budget or 'all'} | {m['code']} | {cells} |")
     split = [(row, budget, m) for row, budget, m in measured if "lexical_date" in m["query"]["modes"]]
     if split:
         lines += [
             "",
             "Where the date filter's time goes (ledes / titles, p50/p95 ms):",
             "",
-            "| articles | lexical budget | queries | lexical | lexical + date | dense | dense + date |",
-            "|---:|---:|---|---|---|---|---|",
+            "| articles | lexical budget | code | queries | lexical | lexical + date | dense | dense + date |",
+            "|---:|---:|---|---|---|---|---|---|",
         ]
         for row, budget, m in split:
             cells = " | ".join(
                 f"{pp(m['query']['modes'], x)} · {pp(m['query_titles']['modes'], x)}"
                 for x in ("lexical", "lexical_date", "dense", "dense_date")
             )
-            lines.append(f"| {row['articles']:,} | {budget or 'all'} | ledes · titles | {cells} |")
+            lines.append(f"| {row['articles']:,} | {budget or 'all'} | {m['code']} | ledes · titles | {cells} |")
     ceiling = log.get("ceiling")
     if ceiling:
         lines += [
