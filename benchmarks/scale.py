@@ -367,7 +367,6 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
                 {"articles": size, "seconds": 0.0, "chunks_written": 0, "runs": 0, "peak_rss_mb": 0.0},
             )
             row.setdefault("store_mb", seg["store_mb"])
-            row["seconds"] += seg["seconds"]
             row["store_chunks"] = seg["store_chunks"]
             row["query"] = seg["query"]  # the latest measurement at this size
             # Measured with every query term (before the setting existed) or under a postings budget.
@@ -379,6 +378,7 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
                 + ("" if run["code"].endswith("clean") else "+"),
             }
             if seg["chunks_written"]:  # a re-measurement at the same size leaves the ingestion figures
+                row["seconds"] += seg["seconds"]
                 if "embed_s" in seg:
                     row["embed_s"] = row.get("embed_s", 0.0) + seg["embed_s"]
                     row["timed_s"] = row.get("timed_s", 0.0) + seg["seconds"]
@@ -428,6 +428,7 @@ def render(log: dict[str, Any]) -> str:
         "",
         "The lexical budget is `VEILLE_LEXICAL_MAX_POSTINGS` (postings the lexical side scores per query, the",
         'query\'s rarest terms first; "all": every term, as before the setting existed).',
+        "Code: the commit measured (+: with uncommitted changes, listed with the runs above).",
         "",
         "| articles | lexical budget | code | queries | first query s | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
         "| lexical p50/p95 ms | dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
