@@ -371,27 +371,35 @@ class Catalog:
         return {r["source"]: r["n"] for r in rows}
 
     def has_sources(self, names: Sequence[str]) -> set[str]:
-        """Those of `names` that some complete article comes from (by index: no pass over the ledger)."""
-        if not names:
-            return set()
+        """Those of `names` that some complete article comes from (one index probe per name)."""
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT DISTINCT source FROM articles WHERE source IN ({','.join('?' * len(names))}) "
-                "AND state = 'complete'",
-                list(names),
-            ).fetchall()
-        return {r["source"] for r in rows}
+            return {
+                name
+                for name in dict.fromkeys(names)
+                if self._db.execute(
+                    "SELECT 1 FROM articles WHERE source = ? AND state = 'complete' LIMIT 1", (name,)
+                ).fetchone()
+            }
 
     def counts(self) -> dict[str, int]:
+        # Each figure from an index (the ledger's rows hold the articles' texts): a whole count, the
+        # pending ones from their partial index, the date bounds from the first and last complete
+        # rows along the date index.
         with self._lock:
-            arts = self._db.execute("SELECT state, COUNT(*) AS n FROM articles GROUP BY state").fetchall()
+            total = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            pending = self._db.execute("SELECT COUNT(*) FROM articles WHERE state = 'pending'").fetchone()[0]
+            first, last = (
+                self._db.execute(
+                    "SELECT date_int FROM articles WHERE date_int > 0 AND +state = 'complete' "
+                    f"ORDER BY date_int {order} LIMIT 1"
+                ).fetchone()
+                for order in ("ASC", "DESC")
+            )
             n_chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            dates = self._db.execute(
-                "SELECT MIN(date_int), MAX(date_int) FROM articles WHERE state='complete' AND date_int > 0"
-            ).fetchone()
-        out = {f"articles_{r['state']}": r["n"] for r in arts}
+        states = {"complete": int(total) - int(pending), "pending": int(pending)}
+        out = {f"articles_{state}": n for state, n in states.items() if n}
         out["chunks"] = int(n_chunks)
-        out["first_date"], out["last_date"] = int(dates[0] or 0), int(dates[1] or 0)
+        out["first_date"], out["last_date"] = int(first[0]) if first else 0, int(last[0]) if last else 0
         return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[int, int, str]]:

@@ -121,12 +121,40 @@ def test_look_ups_by_id_use_the_primary_key_not_a_scan_of_complete_articles(tmp_
     try:
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "articles_state" not in indexes and "articles_pending" in indexes
-        plan = " ".join(
-            str(r[3])
-            for r in db.execute(
-                "EXPLAIN QUERY PLAN SELECT * FROM articles WHERE state = 'complete' AND id IN (?, ?)", ("a", "b")
+        # A page of results' worth of ids: the look-up Store.chunks makes for every query.
+        ids = [f"a{i}" for i in range(50)]
+        marks = ",".join("?" * len(ids))
+        plans = [
+            " ".join(str(r[3]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}", ids))
+            for sql in (
+                f"SELECT * FROM articles WHERE state = 'complete' AND id IN ({marks})",
+                f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
+                f"WHERE a.state = 'complete' AND c.id IN ({marks})",
             )
-        )
-        assert "sqlite_autoindex_articles" in plan, plan
+        ]
+        # Articles are reached by their primary key, never through an index on their state.
+        assert all("(state=?)" not in p and "sqlite_autoindex_articles" in p for p in plans), plans
     finally:
         db.close()
+
+
+def test_counts_and_sources_see_complete_articles_only(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    try:
+        old = Article(id="old", text="Une vieille dépêche sur la pluie.", date="2019-03-01", source="afp")
+        new = Article(id="new", text="Une dépêche récente sur la pluie.", date="2020-05-02", source="afp")
+        _write(catalog, [old, new])
+        with lease() as writer:  # a writer that never completes: pending, with a later date and a new source
+            catalog.claim(
+                [Article(id="wip", text="En cours d'écriture.", date="2021-01-01", source="lemonde")], writer, 60
+            )
+            assert catalog.counts() == {
+                "articles_complete": 2,
+                "articles_pending": 1,
+                "chunks": 2,
+                "first_date": 20190301,
+                "last_date": 20200502,
+            }
+            assert catalog.has_sources(["afp", "lemonde", "afp"]) == {"afp"}
+    finally:
+        catalog.close()
