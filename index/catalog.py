@@ -175,14 +175,11 @@ class Catalog:
     # -- ledger -------------------------------------------------------------
     def states(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """id -> (state, content_hash) for the ids that are known."""
-        ids = list(ids)
         out: dict[str, tuple[str, str]] = {}
         with self._lock:
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
+            for part, marks in _in_batches(ids):
                 rows = self._db.execute(
-                    f"SELECT id, state, content_hash FROM articles WHERE id IN ({','.join('?' * len(part))})",
-                    part,
+                    f"SELECT id, state, content_hash FROM articles WHERE id IN ({marks})", part
                 ).fetchall()
                 out.update({r["id"]: (r["state"], r["content_hash"]) for r in rows})
         return out
@@ -235,11 +232,9 @@ class Catalog:
     @staticmethod
     def _held(db: sqlite3.Connection, ids: Sequence[str], writer: str) -> set[str]:
         held: set[str] = set()
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
+        for part, marks in _in_batches(ids):
             rows = db.execute(
-                f"SELECT id FROM articles WHERE state = 'pending' AND writer = ? "
-                f"AND id IN ({','.join('?' * len(part))})",
+                f"SELECT id FROM articles WHERE state = 'pending' AND writer = ? AND id IN ({marks})",
                 [writer, *part],
             )
             held.update(r["id"] for r in rows)
@@ -419,13 +414,11 @@ class Catalog:
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
         """Chunk ids of complete articles, in article order."""
         out: dict[str, list[str]] = {}
-        ids = list(article_ids)
         with self._lock:
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
+            for part, marks in _in_batches(article_ids):
                 rows = self._db.execute(
                     "SELECT c.id, c.article_id FROM chunks c JOIN articles a ON a.id = c.article_id "
-                    f"WHERE a.state = 'complete' AND c.article_id IN ({','.join('?' * len(part))}) "
+                    f"WHERE a.state = 'complete' AND c.article_id IN ({marks}) "
                     "ORDER BY c.article_id, c.idx",
                     part,
                 ).fetchall()
@@ -475,11 +468,8 @@ class Catalog:
     def _rarest(self, terms: list[str], max_postings: int) -> list[str]:
         df: dict[str, int] = {}
         with self._lock:
-            for i in range(0, len(terms), 500):
-                part = terms[i : i + 500]
-                rows = self._db.execute(
-                    f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(part))})", part
-                ).fetchall()
+            for part, marks in _in_batches(terms):
+                rows = self._db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", part).fetchall()
                 df.update({r["term"]: int(r["df"]) for r in rows})
         kept: list[str] = []
         total = 0
@@ -489,6 +479,14 @@ class Catalog:
             kept.append(term)
             total += df.get(term, 0)
         return kept
+
+
+def _in_batches(items: Iterable[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`items` in slices that fit one `IN (…)` (500: under SQLite's cap on bound parameters), with their `?`s."""
+    items = list(items)
+    for i in range(0, len(items), size):
+        part = items[i : i + size]
+        yield part, ",".join("?" * len(part))
 
 
 def _record(row: sqlite3.Row) -> ArticleRecord:
