@@ -142,7 +142,7 @@ class Catalog:
                 return  # another process opening the store counted first
             counts: Counter[str] = Counter()
             for (terms,) in db.execute("SELECT terms FROM chunks_fts"):
-                counts.update(set(terms.split()))
+                counts.update(_distinct_terms(terms))
             db.execute("DELETE FROM term_df")
             db.executemany("INSERT INTO term_df (term, df) VALUES (?, ?)", counts.items())
             db.execute("INSERT INTO meta VALUES ('term_df', 'counted')")
@@ -274,7 +274,7 @@ class Catalog:
                 )
                 terms = " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}", variants=True))
                 db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
-                added.update(set(terms.split()))
+                added.update(_distinct_terms(terms))
             db.executemany(
                 "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                 added.items(),
@@ -318,7 +318,7 @@ class Catalog:
         for aid in article_ids:
             selection = "rowid IN (SELECT rowid FROM chunks WHERE article_id = ?)"
             for (terms,) in db.execute(f"SELECT terms FROM chunks_fts WHERE {selection}", (aid,)):
-                removed.update(set(terms.split()))
+                removed.update(_distinct_terms(terms))
             db.execute(f"DELETE FROM chunks_fts WHERE {selection}", (aid,))
             db.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
         db.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in removed.items()])
@@ -444,7 +444,7 @@ class Catalog:
         With `max_postings`, only the query's rarest terms are searched, as many as fit in that many
         (chunk, term) postings, and always the rarest one the corpus holds, whatever its count: a term
         common to a large share of the corpus weighs little in BM25 but costs a score for each chunk
-        that holds it, so leaving it out keeps a query's cost flat as the corpus grows; the dense side
+        that holds it, so leaving it out bounds a query's cost however large the corpus; the dense side
         still reads the whole question.
         """
         terms = list(dict.fromkeys(analyze(query)))
@@ -479,6 +479,11 @@ class Catalog:
             kept.append(term)
             total += df.get(term, 0)
         return kept
+
+
+def _distinct_terms(fts_row: str) -> set[str]:
+    """The terms a chunk's FTS row counts once each in term_df: insert, delete and the one-time count agree."""
+    return set(fts_row.split())
 
 
 def _in_batches(items: Iterable[str], size: int = 500) -> Iterator[tuple[list[str], str]]:

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     candidates: int = Field(default=50, ge=1, le=1000)
     # The lexical search keeps the query's rarest terms while their (chunk, term) postings fit in
     # this budget, and always the rarest one (0: every term). Its cost grows with the postings it
-    # scores, so this keeps it flat as the corpus grows (benchmarks/README.md, "Scale").
+    # scores, so this bounds it however large the corpus (benchmarks/README.md, "Scale").
     lexical_max_postings: int = Field(default=8000, ge=0)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)
