@@ -1,4 +1,4 @@
-"""The SQLite side of the store: the article ledger and the lexical (BM25) index.
+"""The SQLite side of the store: the article ledger, the lexical (BM25) index and a copy of the vectors.
 
 One file, one transaction per step, so the ledger and the lexical index can never
 disagree. The ledger's `state` is what makes ingestion atomic across SQLite and
@@ -18,6 +18,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from index.french import analyze
 from index.models import Article, Chunk
@@ -54,6 +57,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unic
 -- How many chunks hold each term, kept with chunks_fts in the same transactions: the lexical
 -- search reads the rarest query terms first (fts5vocab would count them by walking the index).
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+-- Each chunk's vector (float32 bytes; rowid = the chunk's), written and deleted with the chunk: a
+-- date- or source-filtered dense search scores the chunks of its window exactly, where Chroma's
+-- `where` would filter its whole collection on every query.
+CREATE TABLE IF NOT EXISTS chunk_vectors (rowid INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 """
 
 
@@ -254,20 +261,30 @@ class Catalog:
             ).fetchall()
         return {r["id"] for r in rows if not is_abandoned(r["writer"], r["pending_since"], stale_after_s)}
 
-    def complete(self, articles: Sequence[Article], chunks: Sequence[Chunk], writer: str) -> set[str]:
-        """Write lexical rows and flip the articles `writer` holds to complete, all or nothing.
+    def complete(
+        self,
+        articles: Sequence[Article],
+        chunks: Sequence[Chunk],
+        writer: str,
+        vectors: NDArray[np.float32] | None = None,
+    ) -> set[str]:
+        """Write lexical rows (and `vectors`, one row per chunk) and flip the articles `writer` holds
+        to complete, all or nothing.
 
         Returns the ids completed: an article another writer took over (ours looked abandoned to it)
         is left to that writer.
         """
         titles = {a.id: a.title for a in articles}
+        if vectors is not None and len(vectors) != len(chunks):
+            raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
         with self.transaction() as db:
             held = self._held(db, [a.id for a in articles], writer)
             articles = [a for a in articles if a.id in held]
-            chunks = [c for c in chunks if c.article_id in held]
             self._delete_chunks(db, sorted(held))
             added: Counter[str] = Counter()
-            for c in chunks:
+            for i, c in enumerate(chunks):
+                if c.article_id not in held:
+                    continue
                 cur = db.execute(
                     'INSERT INTO chunks (id, article_id, idx, start, "end", n_tokens) VALUES (?, ?, ?, ?, ?, ?)',
                     (c.id, c.article_id, c.index, c.start, c.end, c.n_tokens),
@@ -275,13 +292,19 @@ class Catalog:
                 terms = " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}", variants=True))
                 db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
                 added.update(_distinct_terms(terms))
+                if vectors is not None:
+                    db.execute(
+                        "INSERT INTO chunk_vectors (rowid, vec) VALUES (?, ?)",
+                        (cur.lastrowid, np.asarray(vectors[i], dtype=np.float32).tobytes()),
+                    )
             db.executemany(
                 "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                 added.items(),
             )
             counts: dict[str, int] = {}
             for c in chunks:
-                counts[c.article_id] = counts.get(c.article_id, 0) + 1
+                if c.article_id in held:
+                    counts[c.article_id] = counts.get(c.article_id, 0) + 1
             db.executemany(
                 """UPDATE articles SET state = 'complete', content_hash = ?, title = ?, source = ?, url = ?,
                    date = ?, date_int = ?, lang = ?, text = ?, origin = ?, n_chunks = ?,
@@ -320,6 +343,7 @@ class Catalog:
             for (terms,) in db.execute(f"SELECT terms FROM chunks_fts WHERE {selection}", (aid,)):
                 removed.update(_distinct_terms(terms))
             db.execute(f"DELETE FROM chunks_fts WHERE {selection}", (aid,))
+            db.execute(f"DELETE FROM chunk_vectors WHERE {selection}", (aid,))
             db.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
         db.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in removed.items()])
         db.executemany("DELETE FROM term_df WHERE term = ? AND df <= 0", [(t,) for t in removed])
@@ -429,6 +453,76 @@ class Catalog:
     def chunk_ids(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT id FROM chunks")]
+
+    # -- vectors ------------------------------------------------------------
+    def estimate_chunks(self, since: int | None, until: int | None, sources: Sequence[str] | None) -> float:
+        """About how many chunks the filters let through, from indexes only (the ledger's articles
+        in range, pending ones included, times the store's chunks per article)."""
+        clauses: list[str] = ["1"]
+        params: list[object] = []
+        if since is not None:
+            clauses.append("date_int >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("date_int <= ?")
+            params.append(until)
+        if sources:
+            clauses.append(f"source IN ({','.join('?' * len(sources))})")
+            params.extend(sources)
+        with self._lock:
+            articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            window = self._db.execute(f"SELECT COUNT(*) FROM articles WHERE {' AND '.join(clauses)}", params)
+            in_window = window.fetchone()[0]
+        return float(in_window) * chunks / articles if articles else 0.0
+
+    def vectors_in(
+        self, since: int | None, until: int | None, sources: Sequence[str] | None
+    ) -> tuple[list[str], NDArray[np.float32]] | None:
+        """The chunk ids and vectors (one row each) of the complete articles the filters let through;
+        None when one of them has no vector here (written by a version that did not keep them)."""
+        where, params = _filters_sql(since, until, sources)
+        with self._lock:
+            rows = self._db.execute(
+                f"""SELECT c.id, v.vec FROM articles a
+                    JOIN chunks c ON c.article_id = a.id
+                    LEFT JOIN chunk_vectors v ON v.rowid = c.rowid
+                    WHERE {where}""",
+                params,
+            ).fetchall()
+        if any(r[1] is None for r in rows):
+            return None
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return [r[0] for r in rows], matrix.reshape(len(rows), -1) if rows else matrix.reshape(0, 0)
+
+    def chunks_without_vectors(self, after: int = 0, limit: int = 500) -> list[tuple[int, str]]:
+        """(rowid, chunk id) of complete articles' chunks that have no vector here, by rowid past `after`."""
+        with self._lock:
+            if after == 0:
+                n_chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+                if n_chunks == self._db.execute("SELECT COUNT(*) FROM chunk_vectors").fetchone()[0]:
+                    return []  # every chunk has one: the usual case, without a scan
+            rows = self._db.execute(
+                """SELECT c.rowid, c.id FROM chunks c JOIN articles a ON a.id = c.article_id
+                   WHERE c.rowid > ? AND a.state = 'complete'
+                   AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.rowid = c.rowid)
+                   ORDER BY c.rowid LIMIT ?""",
+                (after, limit),
+            ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def add_vectors(self, vectors: dict[str, NDArray[np.float32]]) -> int:
+        """Keep `vectors` (chunk id -> vector) for chunks of complete articles that lack one; returns
+        how many were kept. A chunk rewritten meanwhile already has its new vector and keeps it."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                """INSERT OR IGNORE INTO chunk_vectors (rowid, vec)
+                   SELECT c.rowid, ? FROM chunks c JOIN articles a ON a.id = c.article_id
+                   WHERE c.id = ? AND a.state = 'complete'""",
+                [(np.asarray(v, dtype=np.float32).tobytes(), cid) for cid, v in vectors.items()],
+            )
+            return int(db.total_changes - before)
 
     def search(
         self,

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from index.chunking import ChunkingOptions, chunk_article
 from index.models import Article, Chunk, IngestReport, Rejection
 from index.store import Store
@@ -49,6 +51,7 @@ class Ingestor:
         self.chunking = chunking or ChunkingOptions(s.chunk_tokens, s.chunk_overlap_tokens)
         self.batch_chunks = batch_chunks or s.ingest_batch_chunks
         self.recovered = self.recover()
+        self.backfilled = self.backfill_vectors()
 
     def recover(self) -> list[str]:
         """Remove what an interrupted writer left half-written (never a live writer's work)."""
@@ -58,6 +61,16 @@ class Ingestor:
                 self.store.vectors.delete_articles(claimed)
                 self.store.catalog.remove(claimed, writer)
         return claimed
+
+    def backfill_vectors(self) -> int:
+        """Copy into the catalog the vectors of chunks written before it kept them (read from Chroma,
+        nothing re-embedded); returns how many. Without them a filtered search falls back to Chroma."""
+        catalog, copied, after = self.store.catalog, 0, 0
+        while todo := catalog.chunks_without_vectors(after):
+            after = todo[-1][0]
+            stored = self.store.vectors.vectors_of([cid for _, cid in todo])
+            copied += catalog.add_vectors({cid: np.asarray(v, dtype=np.float32) for cid, v in stored.items()})
+        return copied
 
     def ingest(
         self,
@@ -157,7 +170,7 @@ class Ingestor:
                 vectors.delete_articles(sorted(held))
                 embedded = self.store.embedder.embed_passages([embedding_text(by_id[c.article_id], c) for c in chunks])
                 vectors.upsert(by_id, chunks, embedded)
-                done = catalog.complete(articles, chunks, writer)
+                done = catalog.complete(articles, chunks, writer, embedded)
         report.chunks_written += sum(c.article_id in done for c in chunks)
         for a in batch.articles:
             if a.id not in done:

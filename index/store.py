@@ -15,7 +15,7 @@ import numpy as np
 
 from index.catalog import ArticleRecord, Catalog, LexicalHit
 from index.embedders import Embedder, load_embedder
-from index.vectors import DenseHit, StoreError, VectorIndex, connect
+from index.vectors import DenseHit, StoreError, VectorIndex, connect, exact_search
 from veille.settings import Settings
 
 
@@ -90,7 +90,14 @@ class Store:
 
     def search_dense(self, query: str, limit: int, filters: Filters) -> list[DenseHit]:
         vec = self.embedder.embed_query(query)
-        return self.vectors.search(vec, limit, filters.since_int, filters.until_int, filters.sources)
+        since, until, sources = filters.since_int, filters.until_int, filters.sources
+        cap = self.settings.dense_exact_max_chunks
+        filtered = since is not None or until is not None or bool(sources)
+        if cap and filtered and self.catalog.estimate_chunks(since, until, sources) <= cap:
+            window = self.catalog.vectors_in(since, until, sources)
+            if window is not None:  # else some chunk predates the catalog's vectors: Chroma has them all
+                return exact_search(vec, *window, limit)
+        return self.vectors.search(vec, limit, since, until, sources)
 
     def search_lexical(self, query: str, limit: int, filters: Filters) -> list[LexicalHit]:
         return self.catalog.search(

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from index.embedders import Vectors
@@ -28,6 +29,20 @@ class StoreError(RuntimeError):
 class DenseHit:
     chunk_id: str
     score: float  # cosine similarity, higher is better
+
+
+def exact_search(query: Vectors, ids: Sequence[str], matrix: Vectors, limit: int) -> list[DenseHit]:
+    """The `limit` rows of `matrix` nearest to `query` by cosine similarity, best first: what
+    Chroma's index approximates, computed over every row given."""
+    if not len(ids) or limit < 1:
+        return []
+    q = np.asarray(query, dtype=np.float32).ravel()
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(q))
+    scores = (matrix @ q) / np.where(norms > 0, norms, 1.0)
+    take = min(limit, len(ids))
+    best = np.argpartition(-scores, take - 1)[:take]
+    ranked = sorted(best, key=lambda i: (-scores[i], ids[i]))
+    return [DenseHit(ids[i], float(scores[i])) for i in ranked]
 
 
 def connect(chroma_url: str, path: Path) -> Any:

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # this budget, and always the rarest one (0: every term). Its cost grows with the postings it
     # scores, so this bounds it however large the corpus (benchmarks/README.md, "Scale").
     lexical_max_postings: int = Field(default=8000, ge=0)
+    # A dense search with a date or source filter whose window holds about this many chunks or
+    # fewer scores them exactly from the catalog's copy of their vectors; a wider one (or 0 here)
+    # goes to Chroma's filtered search, whose cost follows the whole collection.
+    dense_exact_max_chunks: int = Field(default=20000, ge=0)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
+
 from index.catalog import Catalog
 from index.chunking import chunk_article
 from index.models import Article
@@ -156,5 +158,45 @@ def test_counts_and_sources_see_complete_articles_only(tmp_path: Path) -> None:
                 "last_date": 20200502,
             }
             assert catalog.has_sources(["afp", "lemonde", "afp"]) == {"afp"}
+    finally:
+        catalog.close()
+
+
+def test_vectors_are_kept_with_their_chunks_through_rewrites_and_removals(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+
+    def write(articles: list[Article], seed: int) -> dict[str, bytes]:
+        chunks = [c for a in articles for c in chunk_article(a)]
+        vectors = np.random.default_rng(seed).normal(size=(len(chunks), 8)).astype(np.float32)
+        with lease() as writer:
+            catalog.claim(articles, writer, stale_after_s=60)
+            catalog.complete(articles, chunks, writer, vectors)
+        return {c.id: v.tobytes() for c, v in zip(chunks, vectors, strict=True)}
+
+    try:
+        dated = [
+            Article(id=f"a{i}", text=f"Texte numéro {i}.", date=f"2024-05-{i + 1:02d}", source="s") for i in range(6)
+        ]
+        written = write(dated, seed=1)
+        written.update(write([Article(id="a2", text="Autre texte.", date="2024-05-03", source="s")], seed=2))
+        _remove(catalog, ["a3"])
+        found = catalog.vectors_in(None, None, None)
+        assert found is not None
+        ids, matrix = found
+        assert sorted(ids) == sorted(c for c in written if not c.startswith("a3:"))
+        assert all(matrix[i].tobytes() == written[cid] for i, cid in enumerate(ids)), "the rewrite's vector"
+        # The window, and only complete articles: one claimed for a rewrite is left out.
+        with lease() as writer:
+            catalog.claim_ids(["a1"], writer, stale_after_s=60)
+            window = catalog.vectors_in(20240501, 20240503, ["s"])
+        assert window is not None and sorted(window[0]) == ["a0:0", "a2:0"]
+        assert catalog.estimate_chunks(20240501, 20240503, ["s"]) == 3.0  # the pending one counted
+        assert catalog.estimate_chunks(20240501, 20240503, ["autre"]) == 0.0
+        db = sqlite3.connect(tmp_path / "c.sqlite3")
+        try:
+            counts = [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("chunks", "chunk_vectors")]
+        finally:
+            db.close()
+        assert counts == [5, 5]
     finally:
         catalog.close()
