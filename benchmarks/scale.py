@@ -54,6 +54,7 @@ DEFAULT_STORE = Path.home() / ".cache" / "veille" / "bench-scale"
 LOG = "scale-log.json"
 K = 5
 DATE_WINDOW_DAYS = 15
+WIDE_WINDOW_DAYS = 182  # about a year: wider than the exact dense search takes at full size
 SEED = 7
 
 
@@ -173,12 +174,13 @@ def measure_queries(store: Any, sample: list[dict[str, Any]], field: str = "lede
     t = time.perf_counter()
     retriever.retrieve(sample[0][field], k=K)  # opens the collection and the FTS index
     first_s = time.perf_counter() - t
-    modes = ("hybrid", "hybrid_date", "lexical", "lexical_date", "dense", "dense_date")
+    modes = ("hybrid", "hybrid_date", "lexical", "lexical_date", "dense", "dense_date", "hybrid_year", "dense_year")
     lat: dict[str, list[float]] = {m: [] for m in modes}
     hits: dict[str, int] = dict.fromkeys(lat, 0)
     for r in sample:
         day = date.fromisoformat(r["date"])
         window = Filters(since=day - timedelta(days=DATE_WINDOW_DAYS), until=day + timedelta(days=DATE_WINDOW_DAYS))
+        year = Filters(since=day - timedelta(days=WIDE_WINDOW_DAYS), until=day + timedelta(days=WIDE_WINDOW_DAYS))
         for name, mode, filters in (
             ("hybrid", "rrf", None),
             ("hybrid_date", "rrf", window),
@@ -186,6 +188,8 @@ def measure_queries(store: Any, sample: list[dict[str, Any]], field: str = "lede
             ("lexical_date", "lexical", window),
             ("dense", "dense", None),
             ("dense_date", "dense", window),
+            ("hybrid_year", "rrf", year),
+            ("dense_year", "dense", year),
         ):
             t = time.perf_counter()
             passages = retriever.retrieve(r[field], k=K, filters=filters, mode=mode)
@@ -246,6 +250,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
             "peak_rss_mb": _status_mb("VmHWM"),
             "stopped_early": stopped,
             "lexical_max_postings": settings.lexical_max_postings,
+            "dense_exact_max_chunks": settings.dense_exact_max_chunks,
         }
         counts = store.catalog.counts()
         seg["store_articles"] = counts.get("articles_complete", 0)
@@ -369,9 +374,10 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
             row.setdefault("store_mb", seg["store_mb"])
             row["store_chunks"] = seg["store_chunks"]
             row["query"] = seg["query"]  # the latest measurement at this size
-            # Measured with every query term (before the setting existed) or under a postings budget.
-            budget = seg.get("lexical_max_postings", 0)
-            row.setdefault("measured", {})[budget] = {
+            # Measured with every query term (before the setting existed) or under a postings budget;
+            # date-filtered dense searches by Chroma alone (before the exact search existed: 0) or not.
+            settings = (seg.get("lexical_max_postings", 0), seg.get("dense_exact_max_chunks", 0))
+            row.setdefault("measured", {})[settings] = {
                 "query": seg["query"],
                 "query_titles": seg.get("query_titles"),
                 "code": run["code"].split(",")[0].removeprefix("commit ")
@@ -428,55 +434,65 @@ def render(log: dict[str, Any]) -> str:
         "",
         "The lexical budget is `VEILLE_LEXICAL_MAX_POSTINGS` (postings the lexical side scores per query, the",
         'query\'s rarest terms first; "all": every term, as before the setting existed).',
+        "Exact ≤: `VEILLE_DENSE_EXACT_MAX_CHUNKS` (a date-filtered dense search whose window holds about that",
+        "many chunks or fewer is scored exactly from the catalog's vectors; 0: Chroma's filter for every window).",
         "Code: the commit measured (+: with uncommitted changes, listed with the runs above).",
         "",
-        "| articles | lexical budget | code | queries | first query s | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
-        "| lexical p50/p95 ms | dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
-        "|---:|---:|---|---:|---:|---|---|---|---|---|",
+        "| articles | lexical budget | exact ≤ | code | queries | first query s | hybrid p50/p95 ms "
+        "| hybrid+date p50/p95 ms | lexical p50/p95 ms | dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
+        "|---:|---:|---:|---|---:|---:|---|---|---|---|---|",
     ]
 
     def pp(md: dict[str, Any], mode: str) -> str:
         return f"{md[mode]['p50_ms']:.1f} / {md[mode]['p95_ms']:.1f}"
 
-    measured = [(row, budget, m) for row in rows for budget, m in sorted(row["measured"].items())]
-    for row, budget, m in measured:
+    def key(row: dict[str, Any], knobs: tuple[int, int], m: dict[str, Any]) -> str:
+        budget, exact = knobs
+        return f"| {row['articles']:,} | {budget or 'all'} | {exact} | {m['code']}"
+
+    measured = [(row, knobs, m) for row in rows for knobs, m in sorted(row["measured"].items())]
+    for row, knobs, m in measured:
         q = m["query"]
         md = q["modes"]
         hits = " / ".join(f"{md[x]['hit_at_5']:.2f}" for x in ("hybrid", "hybrid_date", "lexical", "dense"))
         lines.append(
-            f"| {row['articles']:,} | {budget or 'all'} | {m['code']} | {q['queries']} | {q['first_query_s']:.2f} | "
+            f"{key(row, knobs, m)} | {q['queries']} | {q['first_query_s']:.2f} | "
             f"{pp(md, 'hybrid')} | {pp(md, 'hybrid_date')} | {pp(md, 'lexical')} | {pp(md, 'dense')} | {hits} |"
         )
-    titled = [(row, budget, m) for row, budget, m in measured if m.get("query_titles")]
+    titled = [(row, knobs, m) for row, knobs, m in measured if m.get("query_titles")]
     if titled:
         lines += [
             "",
             "Short queries: the titles of the same articles (12 words on average; a title is indexed with its",
             "article, so their hit@5 says nothing of quality: only the latencies count here):",
             "",
-            "| articles | lexical budget | code | hybrid p50/p95 ms | hybrid+date p50/p95 ms | lexical p50/p95 ms "
-            "| dense p50/p95 ms |",
-            "|---:|---:|---|---|---|---|---|",
+            "| articles | lexical budget | exact ≤ | code | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
+            "| lexical p50/p95 ms | dense p50/p95 ms |",
+            "|---:|---:|---:|---|---|---|---|---|",
         ]
-        for row, budget, m in titled:
+        for row, knobs, m in titled:
             md = m["query_titles"]["modes"]
             cells = " | ".join(pp(md, x) for x in ("hybrid", "hybrid_date", "lexical", "dense"))
-            lines.append(f"| {row['articles']:,} | {budget or 'all'} | {m['code']} | {cells} |")
-    split = [(row, budget, m) for row, budget, m in measured if "lexical_date" in m["query"]["modes"]]
+            lines.append(f"{key(row, knobs, m)} | {cells} |")
+    split = [(row, knobs, m) for row, knobs, m in measured if "lexical_date" in m["query"]["modes"]]
     if split:
         lines += [
             "",
-            "Where the date filter's time goes (ledes / titles, p50/p95 ms):",
+            "Where the date filter's time goes (ledes / titles, p50/p95 ms; year = ±182 days, a window",
+            "wider than `VEILLE_DENSE_EXACT_MAX_CHUNKS` once the store is large enough, so Chroma filters it):",
             "",
-            "| articles | lexical budget | code | queries | lexical | lexical + date | dense | dense + date |",
-            "|---:|---:|---|---|---|---|---|---|",
+            "| articles | lexical budget | exact ≤ | code | queries | lexical | lexical + date | dense | dense + date "
+            "| dense + year | hybrid + year |",
+            "|---:|---:|---:|---|---|---|---|---|---|---|---|",
         ]
-        for row, budget, m in split:
+        for row, knobs, m in split:
             cells = " | ".join(
                 f"{pp(m['query']['modes'], x)} · {pp(m['query_titles']['modes'], x)}"
-                for x in ("lexical", "lexical_date", "dense", "dense_date")
+                if x in m["query"]["modes"]
+                else "—"
+                for x in ("lexical", "lexical_date", "dense", "dense_date", "dense_year", "hybrid_year")
             )
-            lines.append(f"| {row['articles']:,} | {budget or 'all'} | {m['code']} | ledes · titles | {cells} |")
+            lines.append(f"{key(row, knobs, m)} | ledes · titles | {cells} |")
     ceiling = log.get("ceiling")
     if ceiling:
         lines += [
