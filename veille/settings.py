@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     # scores, so this bounds it however large the corpus (benchmarks/README.md, "Scale").
     lexical_max_postings: int = Field(default=8000, ge=0)
     # A dense search with a date or source filter whose window holds about this many chunks or
-    # fewer scores them exactly from the catalog's copy of their vectors; a wider one (or 0 here)
-    # goes to Chroma's filtered search, whose cost follows the whole collection.
+    # fewer may score them exactly from the catalog's copy of their vectors (a window that is a large
+    # share of the store is over-fetched unfiltered first); a wider one goes to Chroma's filter, whose
+    # cost follows the whole store (benchmarks/README.md). 0: Chroma's filter for every window.
     dense_exact_max_chunks: int = Field(default=20000, ge=0)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)

@@ -19,7 +19,7 @@ def _write(catalog: Catalog, articles: list[Article]) -> None:
     chunks = [c for a in articles for c in chunk_article(a)]
     with lease() as writer:
         catalog.claim(articles, writer, stale_after_s=60)
-        catalog.complete(articles, chunks, writer)
+        catalog.complete(articles, chunks, writer, None)
 
 
 def _remove(catalog: Catalog, ids: list[str]) -> None:
@@ -180,7 +180,7 @@ def test_vectors_are_kept_with_their_chunks_through_rewrites_and_removals(tmp_pa
         written = write(dated, seed=1)
         written.update(write([Article(id="a2", text="Autre texte.", date="2024-05-03", source="s")], seed=2))
         _remove(catalog, ["a3"])
-        found = catalog.vectors_in(None, None, None)
+        found = catalog.vectors_in(None, None, None, dim=8)
         assert found is not None
         ids, matrix = found
         assert sorted(ids) == sorted(c for c in written if not c.startswith("a3:"))
@@ -188,15 +188,50 @@ def test_vectors_are_kept_with_their_chunks_through_rewrites_and_removals(tmp_pa
         # The window, and only complete articles: one claimed for a rewrite is left out.
         with lease() as writer:
             catalog.claim_ids(["a1"], writer, stale_after_s=60)
-            window = catalog.vectors_in(20240501, 20240503, ["s"])
+            window = catalog.vectors_in(20240501, 20240503, ["s"], dim=8)
         assert window is not None and sorted(window[0]) == ["a0:0", "a2:0"]
-        assert catalog.estimate_chunks(20240501, 20240503, ["s"]) == 3.0  # the pending one counted
-        assert catalog.estimate_chunks(20240501, 20240503, ["autre"]) == 0.0
+        assert catalog.estimate_chunks(20240501, 20240503, ["s"]) == (3.0, 5)  # the pending one counted
+        assert catalog.estimate_chunks(20240501, 20240503, ["autre"]) == (0.0, 5)
         db = sqlite3.connect(tmp_path / "c.sqlite3")
         try:
             counts = [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("chunks", "chunk_vectors")]
         finally:
             db.close()
         assert counts == [5, 5]
+    finally:
+        catalog.close()
+
+
+def test_copies_follow_their_chunks_and_are_copied_once(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    rows = np.eye(4, dtype=np.float32)
+    articles = [Article(id=f"b{i}", text=f"Brève {i}.") for i in range(4)]
+    chunks = [c for a in articles for c in chunk_article(a)]
+    try:
+        with lease() as first, lease() as second:
+            catalog.claim(articles[:2], first, stale_after_s=60)
+            catalog.claim(articles[2:], second, stale_after_s=60)
+            # One call with the chunks of both writers: each chunk keeps its own row of `rows`.
+            assert catalog.complete(articles, chunks, first, rows) == {"b0", "b1"}
+            assert catalog.complete(articles, chunks, second, None) == {"b2", "b3"}
+        found = catalog.vectors_in(None, None, None, dim=4)
+        assert found is None, "b2 and b3 have no copy: the caller must ask Chroma"
+        assert catalog.vectors_in(None, None, None, dim=3) is None  # another embedder's size
+        # The copying walks the chunks without a copy, a page at a time, past a cursor.
+        assert catalog.chunks_without_vectors(limit=1) == [(3, "b2:0")]
+        assert catalog.chunks_without_vectors(after=3, limit=1) == [(4, "b3:0")]
+        assert catalog.chunks_without_vectors(after=4) == []
+        # A chunk that has a copy keeps it; a pending article gets none.
+        assert catalog.add_vectors({"b0:0": rows[3], "b2:0": rows[2]}) == 1
+        with lease() as writer:
+            catalog.claim_ids(["b3"], writer, stale_after_s=60)
+            assert catalog.add_vectors({"b3:0": rows[3]}) == 0
+            catalog.remove(["b3"], writer)
+        found = catalog.vectors_in(None, None, None, dim=4)
+        assert found is not None
+        assert {cid: int(np.argmax(v)) for cid, v in zip(*found, strict=True)} == {"b0:0": 0, "b1:0": 1, "b2:0": 2}
+        assert not catalog.vectors_copied()
+        catalog.finish_copying_vectors()
+        assert catalog.vectors_copied()
     finally:
         catalog.close()

@@ -97,7 +97,7 @@ def test_lexical_search_matches_across_accents_case_and_elisions(tmp_path: Path)
         chunks = [c for a in articles for c in chunk_article(a)]
         with lease() as writer:
             assert catalog.claim(articles, writer, stale_after_s=60) == {a.id for a in articles}
-            catalog.complete(articles, chunks, writer)
+            catalog.complete(articles, chunks, writer, None)
 
         def hits(query: str) -> list[str]:
             return [h.chunk_id for h in catalog.search(query, 10)]

@@ -65,12 +65,14 @@ def stores(data_dir: Path) -> Iterator[tuple[Store, Store]]:
     chroma.close()
 
 
-def _no_chroma_search(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def _chroma_searches(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The calls to Chroma's search from now on (each one's positional arguments), made as usual."""
     calls: list[Any] = []
+    real = store.vectors.search
 
     def search(*args: Any, **kwargs: Any) -> list[Any]:
         calls.append(args)
-        return []
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(store.vectors, "search", search)
     return calls
@@ -84,32 +86,54 @@ WINDOWS = (
 )
 
 
+@pytest.mark.parametrize("path", ["exact", "over-fetched"])
 @pytest.mark.parametrize("filters", WINDOWS, ids=["range", "since", "until+source", "source"])
 def test_a_filtered_search_finds_what_chromas_filter_finds(
-    stores: tuple[Store, Store], filters: Filters, monkeypatch: pytest.MonkeyPatch
+    stores: tuple[Store, Store], filters: Filters, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exact, chroma = stores
+    ours, chroma = stores
     for query in QUERIES:
         expected = chroma.search_dense(query, 10, filters)
-        calls = _no_chroma_search(exact, monkeypatch)
-        got = exact.search_dense(query, 10, filters)
-        assert calls == [], "a small window is scored from the catalog, not by Chroma"
+        if path == "exact":
+            monkeypatch.setattr("index.store.MAX_OVERFETCH", 0)
+        calls = _chroma_searches(ours, monkeypatch)
+        got = ours.search_dense(query, 10, filters)
+        if path == "exact":
+            assert calls == [], "a small window is scored from the catalog, not by Chroma"
+        else:  # this store is small: every window is a large share of it
+            assert [len(c) for c in calls] == [2], "one unfiltered search, no filter for Chroma"
         assert [h.chunk_id for h in got] == [h.chunk_id for h in expected]
         assert np.allclose([h.score for h in got], [h.score for h in expected], atol=1e-5)
         monkeypatch.undo()
     # Every hit is inside the window.
-    inside = {a.id for a in exact.articles(filters)}
-    assert all(h.chunk_id.split(":")[0] in inside for h in exact.search_dense(QUERIES[0], 60, filters))
+    inside = {a.id for a in ours.articles(filters)}
+    assert all(h.chunk_id.split(":")[0] in inside for h in ours.search_dense(QUERIES[0], 60, filters))
 
 
-def test_a_window_wider_than_the_setting_goes_to_chroma(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = Store(make_settings(data_dir, dense_exact_max_chunks=10))  # 3 days hold 15 chunks
+def test_a_wide_window_is_searched_unfiltered_then_filtered(
+    stores: tuple[Store, Store], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, chroma = stores
+    wide = Filters(since=date(2024, 3, 10))  # 15 of the 60 chunks: over the setting below
+    store = Store(make_settings(data_dir, dense_exact_max_chunks=10))
     try:
-        calls = _no_chroma_search(store, monkeypatch)
-        store.search_dense(QUERIES[0], 5, WINDOWS[0])
-        assert len(calls) == 1
-        monkeypatch.undo()
-        assert store.search_dense(QUERIES[0], 5, Filters()), "an unfiltered search is Chroma's"
+        for query in QUERIES:
+            expected = chroma.search_dense(query, 5, wide)
+            calls = _chroma_searches(store, monkeypatch)
+            got = store.search_dense(query, 5, wide)
+            assert [c[1:] for c in calls] == [(40,)], "one unfiltered search: 2 × 5 hits / a quarter of the store"
+            assert [h.chunk_id for h in got] == [h.chunk_id for h in expected]
+            # When the over-fetch would be too large, Chroma's filter.
+            monkeypatch.setattr("index.store.MAX_OVERFETCH", 10)
+            store.search_dense(query, 5, wide)
+            assert calls[-1][1:] == (5, 20240310, None, ())
+            monkeypatch.undo()
+        # Too few of the nearest inside the window (an over-fetch of 2 for 5 hits): Chroma's filter.
+        calls = _chroma_searches(store, monkeypatch)
+        monkeypatch.setattr("index.store.OVERFETCH", 0.1)
+        got = store.search_dense(QUERIES[0], 5, Filters(until=date(2024, 3, 6), sources=("agence",)))
+        assert [len(c) for c in calls] == [2, 5], "the unfiltered search, then the filtered one"
+        assert len(got) == 5
     finally:
         store.close()
 
@@ -117,13 +141,15 @@ def test_a_window_wider_than_the_setting_goes_to_chroma(data_dir: Path, monkeypa
 def test_chunks_written_without_a_copy_of_their_vector_are_backfilled_from_chroma(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A copy of the store in which one chunk lost its catalog vector, as in a store written
-    # before the catalog kept them.
+    # A copy of the store as an older version would leave it: a chunk without a copy of its vector,
+    # a copy whose chunk is gone, no record of the copying.
     import shutil
 
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy)
     store = Store(make_settings(copy))
+    exact_only = pytest.MonkeyPatch()
+    exact_only.setattr("index.store.MAX_OVERFETCH", 0)
     try:
         expected = store.search_dense(QUERIES[0], 5, WINDOWS[0])
         db = sqlite3.connect(copy / "veille.sqlite3")
@@ -131,21 +157,25 @@ def test_chunks_written_without_a_copy_of_their_vector_are_backfilled_from_chrom
             "SELECT v.rowid, v.vec FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid WHERE c.article_id = 't2-d4'"
         ).fetchall()
         db.execute("DELETE FROM chunk_vectors WHERE rowid = ?", (rowid,))
+        db.execute("INSERT INTO chunk_vectors VALUES (999999, ?)", (vec,))
+        db.execute("DELETE FROM meta WHERE key = 'chunk_vectors'")
         db.commit()
 
-        calls = _no_chroma_search(store, monkeypatch)
+        calls = _chroma_searches(store, monkeypatch)
         store.search_dense(QUERIES[0], 5, WINDOWS[0])
         assert len(calls) == 1, "a window with a chunk lacking its vector is searched by Chroma"
         monkeypatch.undo()
 
         assert Ingestor(store).backfilled == 1
         assert db.execute("SELECT vec FROM chunk_vectors WHERE rowid = ?", (rowid,)).fetchone()[0] == vec
+        assert db.execute("SELECT 1 FROM chunk_vectors WHERE rowid = 999999").fetchone() is None
         db.close()
-        calls = _no_chroma_search(store, monkeypatch)
+        calls = _chroma_searches(store, monkeypatch)
         assert store.search_dense(QUERIES[0], 5, WINDOWS[0]) == expected
         assert calls == []
         assert Ingestor(store).backfilled == 0
     finally:
+        exact_only.undo()
         store.close()
 
 

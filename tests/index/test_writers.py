@@ -75,9 +75,9 @@ def test_an_article_has_one_writer_at_a_time(tmp_path: Path) -> None:
             assert catalog.claim([article], first, STALE) == {"x"}
             assert catalog.claim([article], second, STALE) == set()  # the first one is alive
             assert catalog.busy_ids(["x"], STALE) == {"x"}
-            assert catalog.complete([article], chunks, second) == set()  # not its to complete
+            assert catalog.complete([article], chunks, second, None) == set()  # not its to complete
             assert catalog.states(["x"])["x"][0] == "pending"
-            assert catalog.complete([article], chunks, first) == {"x"}
+            assert catalog.complete([article], chunks, first, None) == {"x"}
             assert catalog.busy_ids(["x"], STALE) == set()
             # Once complete, the next writer may take it (to replace or remove it).
             assert catalog.claim_ids(["x"], second, STALE) == {"x"}
@@ -94,7 +94,7 @@ def test_an_abandoned_article_taken_by_a_new_writer_is_not_recovered_under_it(tm
         with lease() as new, lease() as cleaner:
             assert catalog.claim([article], new, STALE) == {"x"}  # the new writer takes it over first
             assert catalog.claim_abandoned(cleaner, STALE) == []  # so recovery leaves it alone
-            assert catalog.complete([article], chunk_article(article), new) == {"x"}
+            assert catalog.complete([article], chunk_article(article), new, None) == {"x"}
         assert catalog.states(["x"])["x"][0] == "complete"
     finally:
         catalog.close()
