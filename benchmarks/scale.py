@@ -419,6 +419,12 @@ def render(log: dict[str, Any]) -> str:
     ]
     cumulative = 0.0
     for row in rows:
+        if not row["chunks_written"]:  # reached by a run whose ingestion segment was not logged
+            lines.append(
+                f"| {row['articles']:,} | {row['store_chunks']:,} | not timed | — | — | — | — | "
+                f"{row['store_mb']:.0f} | — |"
+            )
+            continue
         cumulative += row["seconds"]
         rate = row["chunks_written"] / row["seconds"] if row["seconds"] else 0.0
         share = f"{row['embed_s'] / row['timed_s']:.1%}" if row.get("timed_s") else "—"
@@ -518,7 +524,7 @@ def render(log: dict[str, Any]) -> str:
             if len(rows) > 1 and seconds:
                 overall = written / seconds
                 lines.append(
-                    f"Over all {rows[-1]['articles']:,} articles so far: {written:,} chunks in {seconds / 3600:.2f} h, "
+                    f"Over the timed steps so far: {written:,} chunks in {seconds / 3600:.2f} h, "
                     f"{overall:.2f} chunks/s = {overall / ceiling['best']['chunks_per_s']:.2f} of it."
                 )
     lc = log.get("langchain")
