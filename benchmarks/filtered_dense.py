@@ -13,15 +13,14 @@ what `VEILLE_DENSE_EXACT_MAX_CHUNKS` and the over-fetch bound in index/store.py 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.retrieval_piaf import RESULTS, _pct, code_version, machine
+from benchmarks.retrieval_piaf import _pct, save_report
 from benchmarks.scale import DEFAULT_STORE, SEED
 
 WIDTHS = (1, 7, 15, 45, 91, 182, 365)
@@ -125,16 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=100)
     args = ap.parse_args(argv)
     result = run(args.store, args.queries)
-    result.update(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=".venv/bin/python -m benchmarks.filtered_dense " + " ".join(argv or sys.argv[1:]),
-        code=code_version(),
-        machine=machine(),
-    )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "filtered_dense.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / "filtered_dense.md").write_text(render(result))
-    print(render(result))
+    save_report("filtered_dense", result, render, argv)
     return 0
 
 

@@ -15,18 +15,16 @@ benchmarks/README.md: what bounds hybrid latency once the store's own costs are 
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks.retrieval_piaf import DEFAULT_DATA, RESULTS, _pct, code_version, load_jsonl_gz, machine
-from benchmarks.scale import DATA_FILE, DATE_WINDOW_DAYS, DEFAULT_STORE, K, _env_settings, query_sample
+from benchmarks.retrieval_piaf import DEFAULT_DATA, _pct, load_jsonl_gz, save_report
+from benchmarks.scale import DATA_FILE, DATE_WINDOW_DAYS, DEFAULT_STORE, K, query_sample
 
 T = TypeVar("T")
 PARTS = ("hybrid", "embed", "dense_vector", "dense_vector_date", "lexical", "chunks", "hybrid_threaded")
@@ -179,18 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.queries < 1:
         ap.error("--queries must be at least 1")
     result = run(args.store, path, args.queries)
-    result.update(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=shlex.join(
-            [*_env_settings(), ".venv/bin/python", "-m", "benchmarks.query_split", *(argv or sys.argv[1:])]
-        ),
-        code=code_version(),
-        machine=machine(),
-    )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "query_split.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / "query_split.md").write_text(render(result))
-    print(render(result))
+    save_report("query_split", result, render, argv)
     return 0
 
 

@@ -349,6 +349,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def save_report(name: str, result: dict[str, Any], render: Any, argv: list[str] | None) -> None:
+    """Stamp a store benchmark's result with its date, command (VEILLE_* settings included), commit and
+    machine, then write results/<name>.json and .md and print the Markdown."""
+    from datetime import UTC
+
+    env = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("VEILLE_") and "KEY" not in k]
+    result.update(
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        command=shlex.join([*env, ".venv/bin/python", "-m", f"benchmarks.{name}", *(argv or sys.argv[1:])]),
+        code=code_version(),
+        machine=machine(),
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
+    text = render(result)
+    (RESULTS / f"{name}.md").write_text(text)
+    print(text)
+
+
 def code_version() -> str:
     """The commit measured, and whether the retrieval code differs from it."""
     try:
