@@ -101,7 +101,8 @@ def run(store_dir: Path, data: Path, n_queries: int) -> dict[str, Any]:
     if not (store_dir / "veille.sqlite3").exists():
         sys.exit(f"{store_dir} holds no Veille store: run the scale benchmark first")
     store = Store(Settings(data_dir=store_dir))
-    articles = store.catalog.counts().get("articles_complete", 0)
+    counts = store.catalog.counts()
+    articles = counts.get("articles_complete", 0)
     if not articles:
         sys.exit(f"{store_dir} holds no complete article: run the scale benchmark first")
     # The scale benchmark ingests the file in order, so its first `articles` records are the store's.
@@ -111,7 +112,7 @@ def run(store_dir: Path, data: Path, n_queries: int) -> dict[str, Any]:
         sys.exit(f"no usable query among the first {articles} records of {data}")
     out = {
         "store_articles": articles,
-        "store_chunks": store.catalog.counts().get("chunks", 0),
+        "store_chunks": counts.get("chunks", 0),
         "fields": {field: measure(store, sample, field) for field in ("lede", "title")},
     }
     store.close()

@@ -43,7 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -349,15 +350,19 @@ def machine() -> dict[str, Any]:
     }
 
 
-def save_report(name: str, result: dict[str, Any], render: Any, argv: list[str] | None) -> None:
+def env_settings() -> list[str]:
+    """VEILLE_* settings from the environment (they are part of what reproduces a run), keys left out."""
+    return [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("VEILLE_") and "KEY" not in k]
+
+
+def save_report(
+    name: str, result: dict[str, Any], render: Callable[[dict[str, Any]], str], argv: list[str] | None
+) -> None:
     """Stamp a store benchmark's result with its date, command (VEILLE_* settings included), commit and
     machine, then write results/<name>.json and .md and print the Markdown."""
-    from datetime import UTC
-
-    env = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("VEILLE_") and "KEY" not in k]
     result.update(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=shlex.join([*env, ".venv/bin/python", "-m", f"benchmarks.{name}", *(argv or sys.argv[1:])]),
+        command=shlex.join([*env_settings(), ".venv/bin/python", "-m", f"benchmarks.{name}", *(argv or sys.argv[1:])]),
         code=code_version(),
         machine=machine(),
     )

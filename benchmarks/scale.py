@@ -44,6 +44,7 @@ from benchmarks.retrieval_piaf import (
     _pct,
     _status_mb,
     code_version,
+    env_settings,
     in_fresh_process,
     load_jsonl_gz,
     machine,
@@ -566,11 +567,6 @@ def render(log: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _env_settings() -> list[str]:
-    """VEILLE_* settings from the environment (they are part of what reproduces a run), keys left out."""
-    return [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("VEILLE_") and "KEY" not in k]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder with {DATA_FILE}, or the file itself")
@@ -597,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     log = read_log(args.store)
     run: dict[str, Any] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": shlex.join([*_env_settings(), ".venv/bin/python", "-m", "benchmarks.scale", *sys.argv[1:]]),
+        "command": shlex.join([*env_settings(), ".venv/bin/python", "-m", "benchmarks.scale", *sys.argv[1:]]),
         "code": code_version(),
         "machine": machine(),
     }
