@@ -90,6 +90,18 @@ class ArticleRecord:
 
 
 @dataclass(frozen=True)
+class StoredChunkRow:
+    rowid: int
+    id: str
+    article_id: str
+    index: int
+    start: int
+    end: int
+    n_tokens: int
+    vec: bytes | None
+
+
+@dataclass(frozen=True)
 class LexicalHit:
     chunk_id: str
     score: float  # higher is better (negated FTS5 bm25)
@@ -518,6 +530,22 @@ class Catalog:
                 (after, limit),
             ).fetchall()
         return [(int(r[0]), str(r[1])) for r in rows]
+
+    def stored_chunks(self, after: int = 0, limit: int = 1000) -> list[StoredChunkRow]:
+        """The chunks of complete articles past rowid `after`, in rowid order, each with its vector
+        copy (None where an older version kept none): what the vector index is rebuilt from."""
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT c.rowid, c.id, c.article_id, c.idx, c.start, c."end", c.n_tokens, v.vec
+                   FROM chunks c JOIN articles a ON a.id = c.article_id
+                   LEFT JOIN chunk_vectors v ON v.rowid = c.rowid
+                   WHERE c.rowid > ? AND a.state = 'complete' ORDER BY c.rowid LIMIT ?""",
+                (after, limit),
+            ).fetchall()
+        return [
+            StoredChunkRow(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), r[7])
+            for r in rows
+        ]
 
     def finish_copying_vectors(self) -> None:
         """Drop copies whose chunk is gone (an older writer deleted the chunk alone) and record that

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -79,9 +80,19 @@ class Store:
         return load_embedder(s.embedder, s.embed_device, s.embed_batch_size, s.threads)
 
     @cached_property
+    def chroma(self) -> Any:
+        return connect(self.settings.chroma_url, self.settings.chroma_path)
+
+    @cached_property
     def vectors(self) -> VectorIndex:
-        client = connect(self.settings.chroma_url, self.settings.chroma_path)
-        return VectorIndex(client, self.settings.collection, self.embedder.name, self.embedder.dim)
+        return self.open_vectors(self.settings.collection)
+
+    def open_vectors(self, collection: str) -> VectorIndex:
+        return VectorIndex(self.chroma, collection, self.embedder.name, self.embedder.dim)
+
+    def reopen_vectors(self) -> None:
+        """Forget the open collection (it was replaced): the next use opens it by name again."""
+        self.__dict__.pop("vectors", None)
 
     def close(self) -> None:
         self.catalog.close()

@@ -66,6 +66,14 @@ def connect(chroma_url: str, path: Path) -> Any:
     return client
 
 
+def drop_collection(client: Any, name: str) -> bool:
+    """Delete the collection `name` with its files; False when there was none."""
+    if name not in {c.name for c in client.list_collections()}:
+        return False
+    client.delete_collection(name)
+    return True
+
+
 def _where(since: int | None, until: int | None, sources: Sequence[str] | None) -> dict[str, Any] | None:
     clauses: list[dict[str, Any]] = []
     if since is not None:
@@ -112,6 +120,14 @@ class VectorIndex:
                 documents=[c.text for c in part],
                 metadatas=[_metadata(articles[c.article_id], c) for c in part],
             )
+
+    def delete_ids(self, chunk_ids: Sequence[str]) -> None:
+        for i in range(0, len(chunk_ids), 500):
+            self._col.delete(ids=list(chunk_ids[i : i + 500]))
+
+    def rename(self, name: str) -> None:
+        self._col.modify(name=name)
+        self.collection = name
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         for i in range(0, len(article_ids), 200):

@@ -444,6 +444,29 @@ def stats() -> None:
     console.print(table)
 
 
+@app.command("rebuild-vectors")
+def rebuild_vectors() -> None:
+    """Write the vector index (Chroma) again from the catalog's copies, nothing re-embedded: the
+    repair when Chroma errors on its files or they were lost. Stop other writers first."""
+    from index.rebuild import rebuild_vectors as rebuild
+
+    store = _open_store()
+    with _bar() as progress:
+        task = progress.add_task("rebuilding the vector index", total=None)
+        try:
+            report = rebuild(store, lambda done, total: progress.update(task, completed=done, total=total))
+        except StoreError as exc:
+            progress.stop()
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    console.print(
+        f"Rebuilt the collection {store.settings.collection!r}: {report.chunks} chunks"
+        + (f", {report.embedded} embedded again (no copy kept by an older version)" if report.embedded else "")
+        + (f", {report.reconciled} written or removed since by another writer" if report.reconciled else "")
+        + f". Vectors: {store.vectors.count()}."
+    )
+
+
 @app.command()
 def delete(ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> None:
     """Remove articles from the vector and lexical indexes."""

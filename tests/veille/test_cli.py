@@ -12,8 +12,18 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from index.embedders import Embedder
+from index.vectors import connect, drop_collection
 from tests.conftest import SampleStore
-from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, SAMPLE_SOURCES, free_port, plain, write_short_articles, write_txt
+from tests.helpers import (
+    DMITRIEV_QUERY,
+    SAMPLE_DIR,
+    SAMPLE_SOURCES,
+    free_port,
+    make_settings,
+    plain,
+    write_short_articles,
+    write_txt,
+)
 from veille.cli import app
 from veille.settings import get_settings
 
@@ -213,6 +223,22 @@ def test_delete(run: Run, tmp_path: Path) -> None:
 
     again = run(data, "delete", "vendanges-2023")
     assert again.exit_code == 1 and "unknown article id vendanges-2023" in plain(again.stderr)
+
+
+def test_rebuild_vectors_restores_a_lost_collection(run: Run, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_short_articles(folder)
+    data = tmp_path / "data"
+    assert run(data, "ingest", folder).exit_code == 0
+    drop_collection(connect("", make_settings(data).chroma_path), "veille")
+    assert _row(plain(run(data, "stats").stdout), "vectors") == "0"
+
+    result = run(data, "rebuild-vectors")
+
+    assert result.exit_code == 0, result.output
+    assert plain(result.stdout) == "Rebuilt the collection 'veille': 3 chunks. Vectors: 3."
+    found = json.loads(run(data, "search", "glaciers des Alpes", "--mode", "dense", "--json", "-k", "1").stdout)
+    assert [p["article_id"] for p in found] == ["glaciers-2025"]
 
 
 def test_unreachable_chroma_server_is_reported(run: Run, tmp_path: Path) -> None:

@@ -1,0 +1,115 @@
+"""Rebuild the vector index (the Chroma collection) from the catalog.
+
+The catalog keeps every chunk's span, its article's metadata and a copy of its vector, so the
+collection can be written again without re-embedding: the repair when Chroma's files are damaged
+(e.g. two processes opened one embedded folder) or lost. Only chunks whose copy an older version
+never kept are embedded again.
+
+The new collection is built beside the old one and takes its name at the end, so an interrupted
+rebuild leaves the old one in place; running the command again starts over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.catalog import StoredChunkRow
+from index.ingest import embedding_text
+from index.models import Article, Chunk
+from index.store import Store
+from index.vectors import StoreError, VectorIndex, drop_collection
+
+# Chunks read from the catalog, (re-embedded where needed) and written to Chroma together.
+PAGE = 1000
+
+
+@dataclass
+class RebuildReport:
+    chunks: int = 0  # written to the new collection
+    embedded: int = 0  # of which embedded again: the catalog had no copy of their vector
+    reconciled: int = 0  # written or removed after the main pass: another writer was at work
+
+
+def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None = None) -> RebuildReport:
+    """Replace the store's collection with one written from the catalog; `on_progress(done, total)`."""
+    settings, catalog = store.settings, store.catalog
+    pending = catalog.pending_ids()
+    live = catalog.busy_ids(pending, settings.pending_stale_s) if pending else set()
+    if live:
+        raise StoreError(
+            f"another writer is writing {len(live)} article(s) right now; let it finish (or stop it) and run "
+            "the rebuild again"
+        )
+    report = RebuildReport()
+    total = catalog.counts()["chunks"]
+    staging = f"{settings.collection}-rebuild"
+    drop_collection(store.chroma, staging)  # what an interrupted rebuild left
+    new = store.open_vectors(staging)
+    after = 0
+    while rows := catalog.stored_chunks(after, PAGE):
+        after = rows[-1].rowid
+        written, embedded = _write(store, new, rows)
+        report.chunks += written
+        report.embedded += embedded
+        if on_progress:
+            on_progress(report.chunks, total)
+    drop_collection(store.chroma, settings.collection)
+    new.rename(settings.collection)
+    store.reopen_vectors()
+    report.reconciled = _reconcile(store, new)
+    if not catalog.chunks_without_vectors(0, 1):
+        catalog.finish_copying_vectors()
+    return report
+
+
+def _write(store: Store, index: VectorIndex, rows: list[StoredChunkRow]) -> tuple[int, int]:
+    """Write `rows` to `index` with their kept vectors, embedding those without one; returns
+    (chunks written, chunks embedded)."""
+    records = store.catalog.get_many(r.article_id for r in rows)
+    articles: dict[str, Article] = {aid: rec.to_article() for aid, rec in records.items()}
+    rows = [r for r in rows if r.article_id in articles]  # an article removed since the page was read
+    chunks = [
+        Chunk(r.article_id, r.index, articles[r.article_id].text[r.start : r.end], r.start, r.end, r.n_tokens)
+        for r in rows
+    ]
+    dim = store.embedder.dim
+    matrix = np.zeros((len(rows), dim), dtype=np.float32)
+    missing: list[int] = []
+    for i, r in enumerate(rows):
+        if r.vec is not None and len(r.vec) == 4 * dim:
+            matrix[i] = np.frombuffer(r.vec, dtype=np.float32)
+        else:
+            missing.append(i)
+    if missing:
+        texts = [embedding_text(articles[chunks[i].article_id], chunks[i]) for i in missing]
+        fresh = store.embedder.embed_passages(texts)
+        for i, vec in zip(missing, fresh, strict=True):
+            matrix[i] = vec
+        store.catalog.add_vectors({chunks[i].id: matrix[i] for i in missing})
+    if chunks:
+        index.upsert(articles, chunks, matrix)
+    return len(chunks), len(missing)
+
+
+def _reconcile(store: Store, index: VectorIndex) -> int:
+    """Make the collection hold exactly the complete articles' chunks: a writer that worked during
+    the rebuild wrote to, or deleted from, the collection it replaced."""
+    in_chroma = set(index.all_ids())
+    wanted: list[StoredChunkRow] = []
+    wanted_ids: set[str] = set()
+    after = 0
+    while rows := store.catalog.stored_chunks(after, PAGE):
+        after = rows[-1].rowid
+        for r in rows:
+            wanted_ids.add(r.id)
+            if r.id not in in_chroma:
+                wanted.append(r)
+    extra = sorted(in_chroma - wanted_ids)
+    if extra:
+        index.delete_ids(extra)
+    for i in range(0, len(wanted), PAGE):
+        _write(store, index, wanted[i : i + PAGE])
+    return len(extra) + len(wanted)
