@@ -20,7 +20,7 @@ from index.catalog import StoredChunkRow
 from index.ingest import embedding_text
 from index.models import Article, Chunk
 from index.store import Store
-from index.vectors import StoreError, VectorIndex, drop_collection
+from index.vectors import StoreError, VectorIndex, drop_collection, remove_orphan_segments
 
 # Chunks read from the catalog, (re-embedded where needed) and written to Chroma together.
 PAGE = 1000
@@ -31,6 +31,7 @@ class RebuildReport:
     chunks: int = 0  # written to the new collection
     embedded: int = 0  # of which embedded again: the catalog had no copy of their vector
     reconciled: int = 0  # written or removed after the main pass: another writer was at work
+    freed_bytes: int = 0  # the replaced index's files, removed (embedded Chroma)
 
 
 def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None = None) -> RebuildReport:
@@ -60,6 +61,8 @@ def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None
     new.rename(settings.collection)
     store.reopen_vectors()
     report.reconciled = _reconcile(store, new)
+    if not settings.chroma_url:
+        report.freed_bytes = remove_orphan_segments(settings.chroma_path)
     if not catalog.chunks_without_vectors(0, 1):
         catalog.finish_copying_vectors()
     return report

@@ -7,7 +7,11 @@ reopened by a process that has not registered it.
 
 from __future__ import annotations
 
+import re
+import shutil
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +76,29 @@ def drop_collection(client: Any, name: str) -> bool:
         return False
     client.delete_collection(name)
     return True
+
+
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def remove_orphan_segments(path: Path) -> int:
+    """Delete, in an embedded Chroma folder, the index folders no collection uses any more; returns
+    the bytes freed. Chroma 1.x forgets a deleted collection but leaves its HNSW folder on disk
+    (chroma-core/chroma#5259): without this, each rebuild would keep the old index's size."""
+    catalog = path / "chroma.sqlite3"
+    if not catalog.is_file():
+        return 0
+    with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)) as db:
+        try:
+            live = {str(r[0]) for r in db.execute("SELECT id FROM segments")}
+        except sqlite3.Error:
+            return 0  # not the layout we know: leave Chroma's folder as it is
+    freed = 0
+    for folder in path.iterdir():
+        if folder.is_dir() and _SEGMENT_DIR.match(folder.name) and folder.name not in live:
+            freed += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            shutil.rmtree(folder)
+    return freed
 
 
 def _where(since: int | None, until: int | None, sources: Sequence[str] | None) -> dict[str, Any] | None:

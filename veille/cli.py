@@ -463,6 +463,7 @@ def rebuild_vectors() -> None:
         f"Rebuilt the collection {store.settings.collection!r}: {report.chunks} chunks"
         + (f", {report.embedded} embedded again (no copy kept by an older version)" if report.embedded else "")
         + (f", {report.reconciled} written or removed since by another writer" if report.reconciled else "")
+        + (f", {report.freed_bytes / 2**20:.1f} MB of the old index's files removed" if report.freed_bytes else "")
         + f". Vectors: {store.vectors.count()}."
     )
 

@@ -94,9 +94,15 @@ def test_a_damaged_collection_is_replaced_exactly(store: Store) -> None:
     col.upsert(ids=["stray:0"], embeddings=[[0.1] * store.embedder.dim], metadatas=[{"article_id": "stray"}])
     col.upsert(ids=[ids[10]], embeddings=[[0.2] * store.embedder.dim])  # a wrong vector under a real id
 
-    rebuild_vectors(store)
+    old_index = _index_folders(store)
+    assert old_index, "Chroma keeps the collection's HNSW index in a folder of its own"
+
+    report = rebuild_vectors(store)
 
     assert chroma_ids(store) == set(ids)
+    new_index = _index_folders(store)
+    assert len(new_index) == len(old_index) and not new_index & old_index, "the old index's files are gone"
+    assert report.freed_bytes > 0
     after = _vectors(store)
     assert np.allclose(after[ids[10]], before_vectors[ids[10]], atol=1e-6)
     assert _hits(store) == before_hits
@@ -176,6 +182,10 @@ def test_writes_made_during_the_rebuild_end_up_in_the_new_collection(
         assert len(done) >= 4
     finally:
         other.close()
+
+
+def _index_folders(store: Store) -> set[str]:
+    return {p.name for p in store.settings.chroma_path.iterdir() if p.is_dir()}
 
 
 def _refuse(texts: list[str]) -> np.ndarray:

@@ -236,7 +236,9 @@ def test_rebuild_vectors_restores_a_lost_collection(run: Run, tmp_path: Path) ->
     result = run(data, "rebuild-vectors")
 
     assert result.exit_code == 0, result.output
-    assert plain(result.stdout) == "Rebuilt the collection 'veille': 3 chunks. Vectors: 3."
+    out = plain(result.stdout)
+    assert out.startswith("Rebuilt the collection 'veille': 3 chunks, ") and out.endswith(" Vectors: 3.")
+    assert re.search(r", \d+\.\d MB of the old index's files removed\.", out), "the dropped collection's folder"
     found = json.loads(run(data, "search", "glaciers des Alpes", "--mode", "dense", "--json", "-k", "1").stdout)
     assert [p["article_id"] for p in found] == ["glaciers-2025"]
 
