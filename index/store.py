@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index import folder_lock
 from index.catalog import ArticleRecord, Catalog, LexicalHit
 from index.embedders import Embedder, Vectors, load_embedder
 from index.vectors import DenseHit, StoreError, VectorIndex, connect, exact_search
@@ -60,8 +62,15 @@ class StoredChunk:
 class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.catalog = Catalog(settings.sqlite_path)
-        self._check_embedder_pin()
+        self._embedded = not settings.chroma_url
+        if self._embedded:
+            _lock_embedded(settings.chroma_path)
+        try:
+            self.catalog = Catalog(settings.sqlite_path)
+            self._check_embedder_pin()
+        except BaseException:
+            self._release()
+            raise
 
     def _check_embedder_pin(self) -> None:
         pinned = self.catalog.get_meta("embedder")
@@ -96,6 +105,12 @@ class Store:
 
     def close(self) -> None:
         self.catalog.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._embedded:
+            self._embedded = False  # once per store
+            folder_lock.release(self.settings.chroma_path)
 
     # -- reads used by rag/ -------------------------------------------------
     def validate_filters(self, filters: Filters) -> None:
@@ -190,3 +205,15 @@ class Store:
         out["chroma"] = self.settings.chroma_url or f"embedded ({self.settings.chroma_path})"
         out["vectors"] = self.vectors.count()
         return out
+
+
+def _lock_embedded(path: Path) -> None:
+    try:
+        folder_lock.acquire(path)
+    except folder_lock.FolderBusy as exc:
+        raise StoreError(
+            f"another process ({exc}) has {path} open: embedded Chroma takes one process per data folder, "
+            "and two damage its index. Stop that process or go through it (e.g. ingest with the API of a "
+            f"running `veille serve`), or run a Chroma server (`chroma run --path {path}`) and set "
+            "VEILLE_CHROMA_URL for every process"
+        ) from None

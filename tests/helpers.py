@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,3 +174,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=20)
+
+
+@contextmanager
+def other_process_holding(folder: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process that holds `folder`'s lock until the block ends."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from index.folder_lock import acquire
+        acquire(Path({str(folder)!r}))
+        print("held", flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()

@@ -20,6 +20,7 @@ from tests.helpers import (
     SAMPLE_SOURCES,
     free_port,
     make_settings,
+    other_process_holding,
     plain,
     write_short_articles,
     write_txt,
@@ -241,6 +242,15 @@ def test_rebuild_vectors_restores_a_lost_collection(run: Run, tmp_path: Path) ->
     assert re.search(r", \d+\.\d MB of the old index's files removed\.", out), "the dropped collection's folder"
     found = json.loads(run(data, "search", "glaciers des Alpes", "--mode", "dense", "--json", "-k", "1").stdout)
     assert [p["article_id"] for p in found] == ["glaciers-2025"]
+
+
+def test_a_folder_another_process_has_open_is_refused(run: Run, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with other_process_holding(make_settings(data).chroma_path) as holder:
+        result = run(data, "stats")
+    assert result.exit_code == 2
+    assert f"another process (pid {holder.pid}: " in plain(result.stderr)
+    assert "Traceback" not in result.output
 
 
 def test_unreachable_chroma_server_is_reported(run: Run, tmp_path: Path) -> None:
