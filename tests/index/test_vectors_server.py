@@ -13,7 +13,8 @@ import pytest
 from index.embedders import Embedder
 from index.ingest import Ingestor
 from index.readers import ReadOptions, read_inputs
-from index.store import Store
+from index.rebuild import rebuild_vectors
+from index.store import Filters, Store
 from index.vectors import StoreError
 from rag.retrieval import HybridRetriever
 from tests.helpers import DMITRIEV_QUERY, SAMPLE_DIR, catalog_ids, chroma_ids, free_port, make_settings, running_server
@@ -95,3 +96,28 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path: Path, chroma_server
         assert not any(i.startswith(f"{report.added[0]}:") for i in remote.get(include=[])["ids"])
     finally:
         store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_an_embedded_store_moves_to_a_chroma_server_by_a_rebuild(
+    tmp_path: Path, chroma_server: str, embedder: Embedder
+) -> None:
+    data_dir = tmp_path / "data"
+    embedded = Store(make_settings(data_dir, collection="moved"))
+    served = Store(make_settings(data_dir, collection="moved", chroma_url=chroma_server))
+    try:
+        Ingestor(embedded).ingest(read_inputs([SAMPLE_DIR], ReadOptions()))
+        assert served.vectors.count() == 0
+
+        report = rebuild_vectors(served)
+
+        assert report.chunks == len(catalog_ids(served)) and report.embedded == 0 and report.freed_bytes == 0
+        assert chroma_ids(served) == catalog_ids(served) == chroma_ids(embedded)
+        for query in (DMITRIEV_QUERY, "Kirill Dmitriev"):
+            assert [h.chunk_id for h in served.search_dense(query, 5, Filters())] == [
+                h.chunk_id for h in embedded.search_dense(query, 5, Filters())
+            ]
+    finally:
+        served.close()
+        embedded.close()
