@@ -323,7 +323,7 @@ class Catalog:
             db.executemany(
                 """UPDATE articles SET state = 'complete', content_hash = ?, title = ?, source = ?, url = ?,
                    date = ?, date_int = ?, lang = ?, text = ?, origin = ?, n_chunks = ?,
-                   ingested_at = datetime('now') WHERE id = ?""",
+                   ingested_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = ?""",
                 [
                     (
                         a.content_hash,
@@ -546,6 +546,20 @@ class Catalog:
             StoredChunkRow(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), r[7])
             for r in rows
         ]
+
+    def clock(self) -> str:
+        """The catalog's time as `ingested_at` records it (to the millisecond: a rebuild that starts in the
+        second an article was written must not take it for one written during the rebuild)."""
+        with self._lock:
+            return str(self._db.execute("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").fetchone()[0])
+
+    def completed_since(self, when: str) -> set[str]:
+        """Complete articles written (or rewritten) at or after `when` (a `clock()` reading)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM articles WHERE ingested_at >= ? AND +state = 'complete'", (when,)
+            ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def finish_copying_vectors(self) -> None:
         """Drop copies whose chunk is gone (an older writer deleted the chunk alone) and record that

@@ -22,6 +22,11 @@ _held: dict[Path, tuple[IO[str], int]] = {}  # folder -> (open lock file, stores
 _guard = threading.Lock()
 
 
+# A forked child inherits the open lock files but is another process: it must take the lock itself
+# (and be refused while the parent holds it), not believe it holds it.
+os.register_at_fork(after_in_child=_held.clear)
+
+
 class FolderBusy(RuntimeError):
     """Another process has the folder open."""
 

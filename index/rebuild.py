@@ -6,18 +6,20 @@ collection can be written again without re-embedding: the repair when Chroma's f
 never kept are embedded again.
 
 The new collection is built beside the old one and takes its name at the end, so an interrupted
-rebuild leaves the old one in place; running the command again starts over.
+rebuild leaves the old one in place; running the command again starts over. What other writers did
+meanwhile (to the collection being replaced) is reconciled from the catalog once the name is swapped.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.catalog import StoredChunkRow
-from index.ingest import embedding_text
+from index.ingest import WAIT_FOR_OTHER_WRITER_S, embedding_text
 from index.models import Article, Chunk
 from index.store import Store
 from index.vectors import StoreError, VectorIndex, drop_collection, remove_orphan_segments
@@ -37,16 +39,14 @@ class RebuildReport:
 def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None = None) -> RebuildReport:
     """Replace the store's collection with one written from the catalog; `on_progress(done, total)`."""
     settings, catalog = store.settings, store.catalog
-    pending = catalog.pending_ids()
-    live = catalog.busy_ids(pending, settings.pending_stale_s) if pending else set()
-    if live:
+    if _live_writers(store):
         raise StoreError(
-            f"another writer is writing {len(live)} article(s) right now; let it finish (or stop it) and run "
-            "the rebuild again"
+            "another writer is writing articles right now; let it finish (or stop it) and run the rebuild again"
         )
     report = RebuildReport()
+    started = catalog.clock()
     total = catalog.counts()["chunks"]
-    staging = f"{settings.collection}-rebuild"
+    staging, retired = f"{settings.collection}-rebuild", f"{settings.collection}-old"
     drop_collection(store.chroma, staging)  # what an interrupted rebuild left
     new = store.open_vectors(staging)
     after = 0
@@ -57,15 +57,42 @@ def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None
         report.embedded += embedded
         if on_progress:
             on_progress(report.chunks, total)
-    drop_collection(store.chroma, settings.collection)
+    # Renamed aside before the new one takes the name, and dropped only then: at every moment one of
+    # them holds the complete index.
+    drop_collection(store.chroma, retired)
+    store.open_vectors(settings.collection).rename(retired)
     new.rename(settings.collection)
+    drop_collection(store.chroma, retired)
     store.reopen_vectors()
-    report.reconciled = _reconcile(store, new)
+    report.reconciled = _catch_up(store, new, started)
     if not settings.chroma_url:
         report.freed_bytes = remove_orphan_segments(settings.chroma_path)
     if not catalog.chunks_without_vectors(0, 1):
         catalog.finish_copying_vectors()
     return report
+
+
+def _live_writers(store: Store) -> set[str]:
+    pending = store.catalog.pending_ids()
+    return store.catalog.busy_ids(pending, store.settings.pending_stale_s) if pending else set()
+
+
+def _catch_up(store: Store, index: VectorIndex, started: str) -> int:
+    """Reconcile with what other writers did during the rebuild (they wrote to, or deleted from, the
+    collection it replaced), waiting for those still at work; returns the chunks written or removed."""
+    deadline = time.monotonic() + WAIT_FOR_OTHER_WRITER_S
+    changed = 0
+    while True:
+        while _live_writers(store) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        changed += _reconcile(store, index, started)
+        if not _live_writers(store):
+            return changed
+        if time.monotonic() >= deadline:
+            raise StoreError(
+                "another writer kept writing during the whole rebuild; the new collection is in place, but "
+                "run the rebuild again once that writer has finished"
+            )
 
 
 def _write(store: Store, index: VectorIndex, rows: list[StoredChunkRow]) -> tuple[int, int]:
@@ -97,22 +124,26 @@ def _write(store: Store, index: VectorIndex, rows: list[StoredChunkRow]) -> tupl
     return len(chunks), len(missing)
 
 
-def _reconcile(store: Store, index: VectorIndex) -> int:
-    """Make the collection hold exactly the complete articles' chunks: a writer that worked during
-    the rebuild wrote to, or deleted from, the collection it replaced."""
+def _reconcile(store: Store, index: VectorIndex, started: str) -> int:
+    """Make the collection hold exactly the complete articles' chunks as the catalog has them now:
+    missing ones written, those of articles rewritten since `started` written again (their vectors or
+    metadata may have changed under the same ids), those of removed articles deleted. Chunks of
+    articles being written right now are left to their writer."""
     in_chroma = set(index.all_ids())
-    wanted: list[StoredChunkRow] = []
-    wanted_ids: set[str] = set()
+    rewritten = store.catalog.completed_since(started)
+    pending = set(store.catalog.pending_ids())
+    todo: list[StoredChunkRow] = []
+    wanted: set[str] = set()
     after = 0
     while rows := store.catalog.stored_chunks(after, PAGE):
         after = rows[-1].rowid
         for r in rows:
-            wanted_ids.add(r.id)
-            if r.id not in in_chroma:
-                wanted.append(r)
-    extra = sorted(in_chroma - wanted_ids)
+            wanted.add(r.id)
+            if r.id not in in_chroma or r.article_id in rewritten:
+                todo.append(r)
+    extra = sorted(c for c in in_chroma - wanted if c.rsplit(":", 1)[0] not in pending)
     if extra:
         index.delete_ids(extra)
-    for i in range(0, len(wanted), PAGE):
-        _write(store, index, wanted[i : i + PAGE])
-    return len(extra) + len(wanted)
+    for i in range(0, len(todo), PAGE):
+        _write(store, index, todo[i : i + PAGE])
+    return len(extra) + len(todo)

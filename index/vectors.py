@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from index.embedders import Vectors
 from index.models import Article, Chunk
@@ -135,13 +136,23 @@ class VectorIndex:
             )
         self.collection = collection
 
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        """`method` of the Chroma collection. Replaced under its name (`veille rebuild-vectors`, maybe
+        from another process), the handle still names the old one by id: open the name again, once."""
+        try:
+            return getattr(self._col, method)(**kwargs)
+        except NotFoundError:
+            self._col = self._client.get_collection(self.collection, embedding_function=None)
+            return getattr(self._col, method)(**kwargs)
+
     def count(self) -> int:
-        return int(self._col.count())
+        return int(self._call("count"))
 
     def upsert(self, articles: dict[str, Article], chunks: Sequence[Chunk], vectors: Vectors) -> None:
         for i in range(0, len(chunks), 256):  # Chroma's sweet spot is batches of a few hundred
             part = chunks[i : i + 256]
-            self._col.upsert(
+            self._call(
+                "upsert",
                 ids=[c.id for c in part],
                 embeddings=vectors[i : i + 256],
                 documents=[c.text for c in part],
@@ -150,7 +161,7 @@ class VectorIndex:
 
     def delete_ids(self, chunk_ids: Sequence[str]) -> None:
         for i in range(0, len(chunk_ids), 500):
-            self._col.delete(ids=list(chunk_ids[i : i + 500]))
+            self._call("delete", ids=list(chunk_ids[i : i + 500]))
 
     def rename(self, name: str) -> None:
         self._col.modify(name=name)
@@ -158,13 +169,13 @@ class VectorIndex:
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         for i in range(0, len(article_ids), 200):
-            self._col.delete(where={"article_id": {"$in": list(article_ids[i : i + 200])}})
+            self._call("delete", where={"article_id": {"$in": list(article_ids[i : i + 200])}})
 
     def all_ids(self) -> list[str]:
         out: list[str] = []
         offset = 0
         while True:
-            got = self._col.get(include=[], limit=5000, offset=offset)
+            got = self._call("get", include=[], limit=5000, offset=offset)
             out.extend(got["ids"])
             if len(got["ids"]) < 5000:
                 return out
@@ -174,7 +185,7 @@ class VectorIndex:
         """Stored vectors by chunk id (nothing re-embedded); unknown ids are absent."""
         out: dict[str, list[float]] = {}
         for i in range(0, len(chunk_ids), 500):
-            got = self._col.get(ids=list(chunk_ids[i : i + 500]), include=["embeddings"])
+            got = self._call("get", ids=list(chunk_ids[i : i + 500]), include=["embeddings"])
             for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
                 out[cid] = [float(x) for x in vec]
         return out
@@ -189,7 +200,8 @@ class VectorIndex:
     ) -> list[DenseHit]:
         # No count() first: Chroma answers an empty collection with no hits, and counting cost more
         # than the search itself (11 vs 3 ms per query at 50k chunks).
-        res = self._col.query(
+        res = self._call(
+            "query",
             query_embeddings=[vector],
             n_results=limit,
             where=_where(since, until, sources),

@@ -180,14 +180,16 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def other_process_holding(folder: Path) -> Iterator[subprocess.Popen[str]]:
     """Another process that holds `folder`'s lock until the block ends."""
     code = textwrap.dedent(f"""
-        import sys, time
+        import sys
         from pathlib import Path
         from index.folder_lock import acquire
         acquire(Path({str(folder)!r}))
         print("held", flush=True)
-        time.sleep(60)
+        sys.stdin.read()  # until killed
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
         yield proc

@@ -420,13 +420,18 @@ def serve(
         raise typer.Exit(2)
     if not keys:
         err.print("no API keys configured: listening on loopback only, every local client may read and write")
+    try:
+        application = create_app(settings)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     url = f"http://{bind}:{port or settings.port}"
     console.print(f"Veille on {url}/  (API docs: {url}/docs)")
     console.print(
         f"  curl -s {url}/v1/answers -H 'Content-Type: application/json' "
         '-d \'{"question": "Qui dirige la délégation russe ?"}\''
     )
-    uvicorn.run(create_app(settings), host=bind, port=port or settings.port, log_level="info")
+    uvicorn.run(application, host=bind, port=port or settings.port, log_level="info")
 
 
 @app.command()

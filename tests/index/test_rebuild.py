@@ -155,7 +155,7 @@ def test_an_interrupted_rebuild_leaves_the_collection_in_place(store: Store, mon
 def test_a_live_writer_stops_the_rebuild(store: Store) -> None:
     with lease() as writer:
         assert store.catalog.claim([Article(id="en-cours", text="Un article en cours d'écriture.")], writer, 600)
-        with pytest.raises(StoreError, match="another writer is writing 1 article"):
+        with pytest.raises(StoreError, match="another writer is writing articles right now"):
             rebuild_vectors(store)
         store.catalog.remove(["en-cours"], writer)
     assert _collections(store) == {store.settings.collection}
@@ -182,6 +182,49 @@ def test_writes_made_during_the_rebuild_end_up_in_the_new_collection(
         assert len(done) >= 4
     finally:
         other.close()
+
+
+def test_writes_made_before_the_swap_end_up_in_the_new_collection(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written after the main pass read the catalog, to the collection about to be replaced: a new
+    article, and an article rewritten under the same chunk ids with another date and text."""
+    other = Store(store.settings)  # another writer on the same store, its collection opened already
+    assert other.vectors.count() == 32
+    real, calls = VectorIndex.rename, []
+
+    def rename(self: VectorIndex, name: str) -> None:
+        if not calls:
+            Ingestor(other).ingest([*_articles(range(20, 21))[:1], _rewritten()])
+        calls.append(name)
+        real(self, name)
+
+    monkeypatch.setattr(VectorIndex, "rename", rename)
+    try:
+        report = rebuild_vectors(store)
+        assert calls == [f"{store.settings.collection}-old", store.settings.collection]
+        assert chroma_ids(store) == catalog_ids(store)
+        assert chroma_ids(store, "t0-d20"), "the new article"
+        assert report.reconciled == len(chroma_ids(store, "t0-d20")) + len(chroma_ids(store, "t1-d2"))
+        col = store.chroma.get_collection(store.settings.collection)
+        [meta] = col.get(ids=["t1-d2:0"], include=["metadatas"])["metadatas"]
+        assert meta["date"] == 20240415, "the rewritten article's metadata, not the one the main pass read"
+        [hit] = store.search_dense("Le tramway de Grenoble est suspendu pour travaux", 1, Filters())
+        assert hit.chunk_id == "t1-d2:0"
+        # The other store's handle named the replaced collection: it opens the name again.
+        assert {h.chunk_id for h in other.search_dense(QUERIES[0], 3, Filters())} <= chroma_ids(store)
+    finally:
+        other.close()
+
+
+def _rewritten() -> Article:
+    return Article(
+        id="t1-d2",
+        title="Dépêche du 15 avril",
+        text="Le tramway de Grenoble est suspendu pour travaux jusqu'à la fin du mois d'avril.",
+        source="agence",
+        date="2024-04-15",
+    )
 
 
 def _index_folders(store: Store) -> set[str]:

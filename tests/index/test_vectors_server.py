@@ -106,18 +106,20 @@ def test_an_embedded_store_moves_to_a_chroma_server_by_a_rebuild(
     data_dir = tmp_path / "data"
     embedded = Store(make_settings(data_dir, collection="moved"))
     served = Store(make_settings(data_dir, collection="moved", chroma_url=chroma_server))
+    reader = Store(served.settings)  # another client, its collection open before the rebuild
     try:
         Ingestor(embedded).ingest(read_inputs([SAMPLE_DIR], ReadOptions()))
-        assert served.vectors.count() == 0
+        assert served.vectors.count() == reader.vectors.count() == 0
 
         report = rebuild_vectors(served)
 
         assert report.chunks == len(catalog_ids(served)) and report.embedded == 0 and report.freed_bytes == 0
         assert chroma_ids(served) == catalog_ids(served) == chroma_ids(embedded)
         for query in (DMITRIEV_QUERY, "Kirill Dmitriev"):
-            assert [h.chunk_id for h in served.search_dense(query, 5, Filters())] == [
-                h.chunk_id for h in embedded.search_dense(query, 5, Filters())
-            ]
+            expected = [h.chunk_id for h in embedded.search_dense(query, 5, Filters())]
+            assert [h.chunk_id for h in served.search_dense(query, 5, Filters())] == expected
+            assert [h.chunk_id for h in reader.search_dense(query, 5, Filters())] == expected
     finally:
+        reader.close()
         served.close()
         embedded.close()

@@ -244,10 +244,11 @@ def test_rebuild_vectors_restores_a_lost_collection(run: Run, tmp_path: Path) ->
     assert [p["article_id"] for p in found] == ["glaciers-2025"]
 
 
-def test_a_folder_another_process_has_open_is_refused(run: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["stats", "serve"])
+def test_a_folder_another_process_has_open_is_refused(run: Run, tmp_path: Path, command: str) -> None:
     data = tmp_path / "data"
     with other_process_holding(make_settings(data).chroma_path) as holder:
-        result = run(data, "stats")
+        result = run(data, command)
     assert result.exit_code == 2
     assert f"another process (pid {holder.pid}: " in plain(result.stderr)
     assert "Traceback" not in result.output
