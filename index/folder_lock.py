@@ -22,9 +22,16 @@ _held: dict[Path, tuple[IO[str], int]] = {}  # folder -> (open lock file, stores
 _guard = threading.Lock()
 
 
-# A forked child inherits the open lock files but is another process: it must take the lock itself
-# (and be refused while the parent holds it), not believe it holds it.
-os.register_at_fork(after_in_child=_held.clear)
+def _forget_in_child() -> None:
+    """A forked child inherits the open lock files but is another process: it must take the lock
+    itself (and be refused while the parent holds it), not believe it holds it; and the guard may have
+    been held by a parent thread that does not exist in the child."""
+    global _guard
+    _held.clear()
+    _guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 class FolderBusy(RuntimeError):

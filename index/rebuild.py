@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from chromadb.errors import ChromaError
 
 from index.catalog import StoredChunkRow
 from index.ingest import WAIT_FOR_OTHER_WRITER_S, embedding_text
 from index.models import Article, Chunk
 from index.store import Store
-from index.vectors import StoreError, VectorIndex, drop_collection, remove_orphan_segments
+from index.vectors import StoreError, VectorIndex, drop_collection, remove_orphan_segments, retired_name
 
 # Chunks read from the catalog, (re-embedded where needed) and written to Chroma together.
 PAGE = 1000
@@ -46,7 +47,7 @@ def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None
     report = RebuildReport()
     started = catalog.clock()
     total = catalog.counts()["chunks"]
-    staging, retired = f"{settings.collection}-rebuild", f"{settings.collection}-old"
+    staging, retired = f"{settings.collection}-rebuild", retired_name(settings.collection)
     drop_collection(store.chroma, staging)  # what an interrupted rebuild left
     new = store.open_vectors(staging)
     after = 0
@@ -58,10 +59,17 @@ def rebuild_vectors(store: Store, on_progress: Callable[[int, int], None] | None
         if on_progress:
             on_progress(report.chunks, total)
     # Renamed aside before the new one takes the name, and dropped only then: at every moment one of
-    # them holds the complete index.
+    # them holds the complete index, and a process opening the store between the two renames (or after
+    # a crash there) gives the old one its name back (vectors._restore_retired).
     drop_collection(store.chroma, retired)
     store.open_vectors(settings.collection).rename(retired)
-    new.rename(settings.collection)
+    try:
+        new.rename(settings.collection)
+    except ChromaError as exc:
+        raise StoreError(
+            "another process opened the vector index while the rebuild swapped it and took the old one back; "
+            "it answers as before: run the rebuild again"
+        ) from exc
     drop_collection(store.chroma, retired)
     store.reopen_vectors()
     report.reconciled = _catch_up(store, new, started)
@@ -81,13 +89,17 @@ def _catch_up(store: Store, index: VectorIndex, started: str) -> int:
     """Reconcile with what other writers did during the rebuild (they wrote to, or deleted from, the
     collection it replaced), waiting for those still at work; returns the chunks written or removed."""
     deadline = time.monotonic() + WAIT_FOR_OTHER_WRITER_S
-    changed = 0
+    changed, since = 0, started
     while True:
         while _live_writers(store) and time.monotonic() < deadline:
             time.sleep(0.2)
-        changed += _reconcile(store, index, started)
-        if not _live_writers(store):
+        pass_started = store.catalog.clock()
+        changed += _reconcile(store, index, since)
+        # A writer that started, or finished, during the pass may have met a half-reconciled
+        # collection: pass again over what it wrote.
+        if not _live_writers(store) and not store.catalog.completed_since(pass_started):
             return changed
+        since = pass_started
         if time.monotonic() >= deadline:
             raise StoreError(
                 "another writer kept writing during the whole rebuild; the new collection is in place, but "
@@ -131,7 +143,6 @@ def _reconcile(store: Store, index: VectorIndex, started: str) -> int:
     articles being written right now are left to their writer."""
     in_chroma = set(index.all_ids())
     rewritten = store.catalog.completed_since(started)
-    pending = set(store.catalog.pending_ids())
     todo: list[StoredChunkRow] = []
     wanted: set[str] = set()
     after = 0
@@ -141,6 +152,7 @@ def _reconcile(store: Store, index: VectorIndex, started: str) -> int:
             wanted.add(r.id)
             if r.id not in in_chroma or r.article_id in rewritten:
                 todo.append(r)
+    pending = set(store.catalog.pending_ids())  # after the scan: an article claimed during it is left alone
     extra = sorted(c for c in in_chroma - wanted if c.rsplit(":", 1)[0] not in pending)
     if extra:
         index.delete_ids(extra)

@@ -7,6 +7,7 @@ reopened by a process that has not registered it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import sqlite3
@@ -20,7 +21,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 
 from index.embedders import Vectors
 from index.models import Article, Chunk
@@ -115,10 +116,28 @@ def _where(since: int | None, until: int | None, sources: Sequence[str] | None) 
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def retired_name(collection: str) -> str:
+    """Where `veille rebuild-vectors` puts the collection it replaces until the new one has its name."""
+    return f"{collection}-old"
+
+
+def _restore_retired(client: Any, collection: str) -> None:
+    """A rebuild stopped between its two renames left the complete old collection aside and none under
+    the name: give it the name back instead of opening a new, empty one."""
+    try:
+        client.get_collection(collection, embedding_function=None)
+        return
+    except NotFoundError:
+        pass
+    with contextlib.suppress(ChromaError):  # nothing aside, or another process gave it back first
+        client.get_collection(retired_name(collection), embedding_function=None).modify(name=collection)
+
+
 class VectorIndex:
     def __init__(self, client: Any, collection: str, embedder_name: str, dim: int) -> None:
         self._client = client
         try:
+            _restore_retired(client, collection)
             self._col = client.get_or_create_collection(
                 name=collection,
                 metadata={"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim},
@@ -142,6 +161,7 @@ class VectorIndex:
         try:
             return getattr(self._col, method)(**kwargs)
         except NotFoundError:
+            _restore_retired(self._client, self.collection)
             self._col = self._client.get_collection(self.collection, embedding_function=None)
             return getattr(self._col, method)(**kwargs)
 

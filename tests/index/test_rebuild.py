@@ -16,7 +16,7 @@ from index.ingest import Ingestor
 from index.models import Article
 from index.rebuild import rebuild_vectors
 from index.store import Filters, Store
-from index.vectors import StoreError, VectorIndex, drop_collection
+from index.vectors import StoreError, VectorIndex, drop_collection, retired_name
 from index.writers import lease
 from tests.helpers import catalog_ids, chroma_ids, make_settings
 
@@ -213,8 +213,25 @@ def test_writes_made_before_the_swap_end_up_in_the_new_collection(
         assert hit.chunk_id == "t1-d2:0"
         # The other store's handle named the replaced collection: it opens the name again.
         assert {h.chunk_id for h in other.search_dense(QUERIES[0], 3, Filters())} <= chroma_ids(store)
+        assert other.vectors._col.id == col.id
     finally:
         other.close()
+
+
+def test_a_rebuild_stopped_between_its_renames_leaves_the_old_index_answering(store: Store) -> None:
+    """A crash after the old collection was renamed aside and before the new one took the name: the
+    next opening gives the old one its name back instead of creating an empty collection."""
+    before = chroma_ids(store)
+    hits = _hits(store)
+    store.vectors.rename(retired_name(store.settings.collection))
+    store.close()
+    again = Store(store.settings)
+    try:
+        assert chroma_ids(again) == before
+        assert _hits(again) == hits
+        assert retired_name(store.settings.collection) not in _collections(again)
+    finally:
+        again.close()
 
 
 def _rewritten() -> Article:

@@ -245,7 +245,13 @@ def test_rebuild_vectors_restores_a_lost_collection(run: Run, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("command", ["stats", "serve"])
-def test_a_folder_another_process_has_open_is_refused(run: Run, tmp_path: Path, command: str) -> None:
+def test_a_folder_another_process_has_open_is_refused(
+    run: Run, tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def serving(*args: object, **kwargs: object) -> None:
+        raise AssertionError("serve went on to listen on a store it could not open")
+
+    monkeypatch.setattr("uvicorn.run", serving)  # a regression fails here instead of blocking the suite
     data = tmp_path / "data"
     with other_process_holding(make_settings(data).chroma_path) as holder:
         result = run(data, command)
