@@ -1,6 +1,6 @@
 """Questions asked while the same process ingests (the API's case: one store, one embedder).
 
-    .venv/bin/python -m benchmarks.query_during_ingest --more 60
+    .venv/bin/python -m benchmarks.query_during_ingest --more 120
 
 Each variant runs in a fresh process on a fresh store holding the first `--seed` OrangeSum articles.
 Baselines: hybrid retrieval of the next articles' titles with nothing else running (latency), and

