@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.retrieval_piaf import DEFAULT_DATA, _pct, in_fresh_process, load_jsonl_gz, save_report
-from benchmarks.scale import DATA_FILE, K, _article
+from benchmarks.scale import DATA_FILE, K, _article, orangesum_file
 
 SPACING_S = 0.5
 
@@ -139,9 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20, help="articles in the store before the questions")
     ap.add_argument("--more", type=int, default=60, help="articles ingested while questions are asked")
     args = ap.parse_args(argv)
-    path = args.data / DATA_FILE if args.data.is_dir() else args.data
-    if not path.exists():
-        print(f"SKIP: {path} not found (the shared OrangeSum data)", file=sys.stderr)
+    path = orangesum_file(args.data)
+    if path is None:
         return 0
     if args.more < 1 or args.seed < 1:
         ap.error("--more and --seed must be at least 1")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.retrieval_piaf import DEFAULT_DATA, _pct, in_fresh_process, load_jsonl_gz, save_report
-from benchmarks.scale import DATA_FILE, query_sample, run_ceiling
+from benchmarks.scale import DATA_FILE, orangesum_file, query_sample, run_ceiling
 
 LAYOUTS = (
     ("1 thread (baseline)", 1, None, False),
@@ -106,9 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--ceiling", type=int, default=0, metavar="N", help="also time passages on N chunks")
     args = ap.parse_args(argv)
-    path = args.data / DATA_FILE if args.data.is_dir() else args.data
-    if not path.exists():
-        print(f"SKIP: {path} not found (the shared OrangeSum data)", file=sys.stderr)
+    path = orangesum_file(args.data)
+    if path is None:
         return 0
     if args.queries < 1:
         ap.error("--queries must be at least 1")

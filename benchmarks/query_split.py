@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.retrieval_piaf import DEFAULT_DATA, _pct, load_jsonl_gz, save_report
-from benchmarks.scale import DATA_FILE, DATE_WINDOW_DAYS, DEFAULT_STORE, K, query_sample
+from benchmarks.scale import DATA_FILE, DATE_WINDOW_DAYS, DEFAULT_STORE, K, orangesum_file, query_sample
 
 T = TypeVar("T")
 PARTS = ("hybrid", "embed", "dense_vector", "dense_vector_date", "lexical", "chunks", "hybrid_threaded")
@@ -171,9 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder with {DATA_FILE}, or the file itself")
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args(argv)
-    path = args.data / DATA_FILE if args.data.is_dir() else args.data
-    if not path.exists():
-        print(f"SKIP: {path} not found (the shared OrangeSum data)", file=sys.stderr)
+    path = orangesum_file(args.data)
+    if path is None:
         return 0
     if args.queries < 1:
         ap.error("--queries must be at least 1")

@@ -80,6 +80,15 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"p50_ms": _pct(values, 50) * 1000, "p95_ms": _pct(values, 95) * 1000, "n": len(values)}
 
 
+def orangesum_file(data: Path) -> Path | None:
+    """The OrangeSum file in `data` (its folder, or the file itself); None, once said, when absent."""
+    path = data / DATA_FILE if data.is_dir() else data
+    if path.exists():
+        return path
+    print(f"SKIP: {path} not found (the shared OrangeSum data)", file=sys.stderr)
+    return None
+
+
 def query_sample(records: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     """The same questions for every pipeline at one size: ledes of a seeded sample of its articles."""
     usable = [r for r in records if r.get("lede", "").strip() and r.get("date")]
