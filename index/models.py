@@ -46,6 +46,11 @@ class Chunk:
         return f"{self.article_id}:{self.index}"
 
 
+def article_of_chunk(chunk_id: str) -> str:
+    """The article id inside a `Chunk.id` (article ids may themselves hold colons)."""
+    return chunk_id.rsplit(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Rejection:
     origin: str

@@ -21,7 +21,7 @@ from chromadb.errors import ChromaError
 
 from index.catalog import StoredChunkRow
 from index.ingest import WAIT_FOR_OTHER_WRITER_S, embedding_text
-from index.models import Article, Chunk
+from index.models import Article, Chunk, article_of_chunk
 from index.store import Store
 from index.vectors import StoreError, VectorIndex, drop_collection, remove_orphan_segments, retired_name
 
@@ -153,7 +153,7 @@ def _reconcile(store: Store, index: VectorIndex, started: str) -> int:
             if r.id not in in_chroma or r.article_id in rewritten:
                 todo.append(r)
     pending = set(store.catalog.pending_ids())  # after the scan: an article claimed during it is left alone
-    extra = sorted(c for c in in_chroma - wanted if c.rsplit(":", 1)[0] not in pending)
+    extra = sorted(c for c in in_chroma - wanted if article_of_chunk(c) not in pending)
     if extra:
         index.delete_ids(extra)
     for i in range(0, len(todo), PAGE):

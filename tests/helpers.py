@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-from index.models import Article, Rejection
+from index.models import Article, Rejection, article_of_chunk
 from index.readers import ReadOptions, read_inputs
 from index.store import Store
 from veille.settings import Settings
@@ -99,18 +99,14 @@ def sample_articles() -> list[Article]:
     return articles
 
 
-def _article_of(chunk_id: str) -> str:
-    return chunk_id.rsplit(":", 1)[0]
-
-
 def chroma_ids(store: Store, article_id: str | None = None) -> set[str]:
     ids = set(store.vectors.all_ids())
-    return ids if article_id is None else {i for i in ids if _article_of(i) == article_id}
+    return ids if article_id is None else {i for i in ids if article_of_chunk(i) == article_id}
 
 
 def catalog_ids(store: Store, article_id: str | None = None) -> set[str]:
     ids = set(store.catalog.chunk_ids())
-    return ids if article_id is None else {i for i in ids if _article_of(i) == article_id}
+    return ids if article_id is None else {i for i in ids if article_of_chunk(i) == article_id}
 
 
 def plain(text: str) -> str:
