@@ -32,12 +32,16 @@ def _date(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD", param_hint=option) from None
 
 
-def _open_store() -> Store:
+def _open_store(ctx: typer.Context) -> Store:
     try:
-        return Store(get_settings())
+        store = Store(get_settings())
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    # Closed when the command ends, however it ends: a process that runs commands in turn (tests,
+    # a notebook, a script calling the app) otherwise keeps the folder locked against every other one.
+    ctx.call_on_close(store.close)
+    return store
 
 
 def _filters(since: str | None, until: str | None, source: list[str] | None) -> Filters:
@@ -49,6 +53,7 @@ def _filters(since: str | None, until: str | None, source: list[str] | None) -> 
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .json .jsonl[.gz])")],
     source: Annotated[str | None, typer.Option(help="Source for articles that name none")] = None,
     date_: Annotated[str | None, typer.Option("--date", help="Date (YYYY-MM-DD) for articles that have none")] = None,
@@ -69,7 +74,7 @@ def ingest(
         default_date=date_ or "",
         default_lang=lang or "",
     )
-    store = _open_store()
+    store = _open_store(ctx)
     files = list(iter_files(paths))
     try:
         ingestor = Ingestor(store)
@@ -123,6 +128,7 @@ def ingest(
 
 @app.command()
 def search(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="A question or keywords")],
     k: Annotated[int, typer.Option("-k", help="How many passages")] = 5,
     since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD)")] = None,
@@ -136,7 +142,7 @@ def search(
     from rag.retrieval import HybridRetriever, QueryError
 
     filters = _filters(since, until, source)
-    store = _open_store()
+    store = _open_store(ctx)
     try:
         passages = HybridRetriever(store).retrieve(
             query, k=k, filters=filters, mode=mode, recency_half_life_days=recency
@@ -159,6 +165,7 @@ def search(
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="A question about the articles")],
     since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD)")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles up to this date (YYYY-MM-DD)")] = None,
@@ -174,7 +181,7 @@ def ask(
     from rag.retrieval import QueryError
 
     filters = _filters(since, until, source)
-    answerer = Answerer(_open_store())
+    answerer = Answerer(_open_store(ctx))
     final = None
     live = stream and not as_json and console.is_terminal
     try:
@@ -265,6 +272,7 @@ Lang = Annotated[str | None, typer.Option(help="Language of the briefing (fr, en
 
 @app.command()
 def digest(
+    ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="The day to brief (YYYY-MM-DD)")] = None,
     since: Annotated[str | None, typer.Option(help="Window start (YYYY-MM-DD), instead of --date")] = None,
     until: Annotated[str | None, typer.Option(help="Window end (YYYY-MM-DD)")] = None,
@@ -282,13 +290,14 @@ def digest(
         err.print("[red]error:[/red] give --date YYYY-MM-DD, or --since (and --until)")
         raise typer.Exit(2)
     end = _date(until, "--until") or (start if day else None)
-    digester = Digester(_open_store())
+    digester = Digester(_open_store(ctx))
     result = _run_digest(lambda p: digester.digest(start, end or start, source or [], lang, max_stories, p))
     _emit_digest(result, fmt, out)
 
 
 @app.command()
 def brief(
+    ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help='What the briefing is about, e.g. "négociations Ukraine"')],
     since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD)")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles up to this date (YYYY-MM-DD)")] = None,
@@ -302,13 +311,14 @@ def brief(
     from rag.digests import Digester
 
     s, u = _date(since, "--since"), _date(until, "--until")
-    digester = Digester(_open_store())
+    digester = Digester(_open_store(ctx))
     result = _run_digest(lambda p: digester.brief(topic, s, u, source or [], lang, max_stories, progress=p))
     _emit_digest(result, fmt, out)
 
 
 @app.command()
 def summarize(
+    ctx: typer.Context,
     article_id: Annotated[str, typer.Argument(help="An article id (see `veille search`)")],
     lang: Lang = None,
     fmt: Format = "md",
@@ -317,7 +327,7 @@ def summarize(
     """A cited summary of one article."""
     from rag.digests import Digester
 
-    digester = Digester(_open_store())
+    digester = Digester(_open_store(ctx))
     result = _run_digest(lambda p: digester.summarize(article_id, lang))
     _emit_digest(result, fmt, out)
 
@@ -435,9 +445,9 @@ def serve(
 
 
 @app.command()
-def stats() -> None:
+def stats(ctx: typer.Context) -> None:
     """What the index holds."""
-    store = _open_store()
+    store = _open_store(ctx)
     try:
         info = store.stats()
     except StoreError as exc:
@@ -450,12 +460,12 @@ def stats() -> None:
 
 
 @app.command("rebuild-vectors")
-def rebuild_vectors() -> None:
+def rebuild_vectors(ctx: typer.Context) -> None:
     """Write the vector index (Chroma) again from the catalog's copies, nothing re-embedded: the
     repair when Chroma errors on its files or they were lost. Stop other writers first."""
     from index.rebuild import rebuild_vectors as rebuild
 
-    store = _open_store()
+    store = _open_store(ctx)
     with _bar() as progress:
         task = progress.add_task("rebuilding the vector index", total=None)
         try:
@@ -474,11 +484,11 @@ def rebuild_vectors() -> None:
 
 
 @app.command()
-def delete(ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> None:
+def delete(ctx: typer.Context, ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> None:
     """Remove articles from the vector and lexical indexes."""
     from index.ingest import Ingestor, WriterBusy
 
-    store = _open_store()
+    store = _open_store(ctx)
     try:
         deleted, missing = Ingestor(store).delete(ids)
     except (StoreError, WriterBusy) as exc:

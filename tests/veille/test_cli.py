@@ -182,6 +182,16 @@ def test_ingest_with_only_bad_files_fails(run: Run, tmp_path: Path) -> None:
     assert "0 added, 0 unchanged, 0 replaced, 2 rejected" in plain(result.stdout)
 
 
+def test_each_command_lets_go_of_the_folder_when_it_ends(run: Run, tmp_path: Path) -> None:
+    write_txt(tmp_path / "a.txt", "Un article suffisamment long pour être indexé.")
+    data = tmp_path / "data"
+    for args, code in ((["ingest", tmp_path / "a.txt"], 0), (["search", "article"], 0), (["delete", "absent"], 1)):
+        result = run(data, *args)
+        assert result.exit_code == code, result.output
+        with other_process_holding(make_settings(data).chroma_path) as holder:
+            assert holder.poll() is None, f"after {args[0]}, another process could not take the folder"
+
+
 def test_ingest_options_fill_in_missing_metadata(run: Run, tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes("Les négociations de Genève ont été reportées à l'été prochain.".encode("latin-1"))
