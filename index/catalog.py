@@ -569,14 +569,17 @@ class Catalog:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('chunk_vectors', 'copied')")
 
     def add_vectors(self, vectors: dict[str, NDArray[np.float32]]) -> int:
-        """Keep `vectors` (chunk id -> vector) for chunks of complete articles that lack one; returns
-        how many were kept. A chunk rewritten meanwhile already has its new vector and keeps it."""
+        """Keep `vectors` (chunk id -> vector) for chunks of complete articles that lack one, or whose
+        copy has another size (damaged); returns how many were kept. A chunk rewritten meanwhile already
+        has its new vector and keeps it."""
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
-                """INSERT OR IGNORE INTO chunk_vectors (rowid, vec)
+                """INSERT INTO chunk_vectors (rowid, vec)
                    SELECT c.rowid, ? FROM chunks c JOIN articles a ON a.id = c.article_id
-                   WHERE c.id = ? AND a.state = 'complete'""",
+                   WHERE c.id = ? AND a.state = 'complete'
+                   ON CONFLICT (rowid) DO UPDATE SET vec = excluded.vec
+                   WHERE length(chunk_vectors.vec) != length(excluded.vec)""",
                 [(np.asarray(v, dtype=np.float32).tobytes(), cid) for cid, v in vectors.items()],
             )
             return int(db.total_changes - before)

@@ -126,6 +126,19 @@ def test_chunks_without_a_kept_vector_are_embedded_again(store: Store) -> None:
     assert store.catalog.chunks_without_vectors() == [] and store.catalog.vectors_copied()
 
 
+def test_a_damaged_vector_copy_is_replaced_once(store: Store) -> None:
+    before = _vectors(store)
+    with sqlite3.connect(store.catalog.path) as db:  # a copy cut short, as a torn write or a bad restore leaves it
+        db.execute("UPDATE chunk_vectors SET vec = substr(vec, 1, 100) WHERE rowid = (SELECT min(rowid) FROM chunks)")
+
+    assert rebuild_vectors(store).embedded == 1
+    assert rebuild_vectors(store).embedded == 0, "the fresh vector took the damaged copy's place"
+    after = _vectors(store)
+    assert all(np.allclose(after[c], v, atol=1e-4) for c, v in before.items())
+    window = store.catalog.vectors_in(None, None, None, store.embedder.dim)
+    assert window is not None, "every copy has the embedder's size again: the exact search can use them"
+
+
 def test_an_interrupted_rebuild_leaves_the_collection_in_place(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _vectors(store)
     monkeypatch.setattr("index.rebuild.PAGE", 10)
