@@ -133,7 +133,7 @@ def piaf_items(data: Path, n: int) -> tuple[list[dict[str, Any]], list[tuple[str
     # A fixed, spread-out sample: every k-th question, so the set does not depend on file order quirks.
     flat = [(q["question"], q["answers"]) for p in paragraphs for q in p["questions"]]
     step = max(1, len(flat) // n)
-    questions = [(q, list(a)) for q, a in flat[::step][:n]]
+    questions: list[tuple[str, list[str] | None]] = [(q, list(a)) for q, a in flat[::step][:n]]
     return paragraphs, questions
 
 

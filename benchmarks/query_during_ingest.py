@@ -61,7 +61,7 @@ def run_variant(cfg: dict[str, Any]) -> dict[str, Any]:
         try:
             Ingestor(store).ingest(articles[: cfg["seed"]])
             if cfg["variant"] == "serialised":
-                store.embedder = _Serialised(store.embedder)  # type: ignore[misc]
+                store.embedder = _Serialised(store.embedder)
             retriever = HybridRetriever(store)
             retriever.retrieve(titles[0], k=K, mode="rrf")
             if cfg["variant"] == "questions alone":

@@ -110,7 +110,7 @@ def _distinct(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def score(runs: list[tuple[str, list[str], list[str]]], latencies: list[float]) -> dict[str, float]:
+def score(runs: list[tuple[str, list[str], list[str]]], latencies: list[float]) -> dict[str, float | None]:
     """runs: (gold id, article ids of the k=5 passages, article ids of the k=10 passages)."""
     n = len(runs)
     r1 = sum(1 for gold, top5, _ in runs if top5[:1] == [gold])
@@ -228,7 +228,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
         # One question is embedded once: the first mode that needs its vector pays for it (and only
         # that call's latency is recorded); the other calls reuse the same vector.
         memo = LastQueryMemo(store.embedder)
-        store.embedder = memo  # type: ignore[misc]
+        store.embedder = memo
         runs: dict[str, list[tuple[str, list[str], list[str]]]] = {m: [] for m in cfg["modes"]}
         lat: dict[str, list[float]] = {m: [] for m in cfg["modes"]}
         for i, (question, gold) in enumerate(qs, start=1):

@@ -226,7 +226,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
     open_s = time.perf_counter() - t
     rss_open = _status_mb("VmRSS")
     timed = TimedEmbedder(store.embedder)
-    store.embedder = timed  # type: ignore[misc]
+    store.embedder = timed
     ingestor = Ingestor(store)
     records = load_jsonl_gz(Path(cfg["data"]), cfg["steps"][-1])
     deadline = time.monotonic() + cfg["minutes"] * 60 if cfg["minutes"] else None
