@@ -16,12 +16,12 @@ import argparse
 import random
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from benchmarks.retrieval_piaf import _pct, save_report
-from benchmarks.scale import DEFAULT_STORE, SEED
+from benchmarks.scale import DEFAULT_STORE, SEED, around
 
 WIDTHS = (1, 7, 15, 45, 91, 182, 365)
 LIMIT = 50  # the retriever's candidates per side
@@ -52,13 +52,12 @@ def run(store_dir: Path, n_queries: int) -> dict[str, Any]:
         sizes: list[float] = []
         fallbacks = 0
         for day, vec in queries:
-            since = int((day - timedelta(days=width)).strftime("%Y%m%d"))
-            until = int((day + timedelta(days=width)).strftime("%Y%m%d"))
+            window = around(day, width)
+            since, until = window.since_int, window.until_int
             ms, base = _ms(lambda: vectors.search(vec, LIMIT, since, until))  # noqa: B023
             times["chroma"].append(ms)
             expected = {h.chunk_id for h in base}
 
-            window = Filters(since=day - timedelta(days=width), until=day + timedelta(days=width))
             ms, hits = _ms(lambda: store.dense_exact(vec, LIMIT, window))  # noqa: B023
             times["exact"].append(ms)
             overlap["exact"] += len(expected & {h.chunk_id for h in hits or []}) / max(1, len(expected))

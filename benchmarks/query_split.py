@@ -19,12 +19,12 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.retrieval_piaf import DEFAULT_DATA, _pct, load_jsonl_gz, save_report
-from benchmarks.scale import DATA_FILE, DATE_WINDOW_DAYS, DEFAULT_STORE, K, orangesum_file, query_sample
+from benchmarks.scale import DATA_FILE, DATE_WINDOW_DAYS, DEFAULT_STORE, K, around, orangesum_file, query_sample
 
 T = TypeVar("T")
 PARTS = ("hybrid", "embed", "dense_vector", "dense_vector_date", "lexical", "chunks", "hybrid_threaded")
@@ -67,7 +67,7 @@ def measure(store: Any, sample: list[dict[str, Any]], field: str) -> dict[str, A
     for i, r in enumerate(sample):
         q = r[field]
         day = date.fromisoformat(r["date"])
-        window = Filters(since=day - timedelta(days=DATE_WINDOW_DAYS), until=day + timedelta(days=DATE_WINDOW_DAYS))
+        window = around(day, DATE_WINDOW_DAYS)
         words.append(len(q.split()))
         # The two whole-query timings alternate first and last, so neither always meets warmer caches.
         if i % 2:

@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.retrieval_piaf import (
     DEFAULT_DATA,
@@ -50,12 +50,24 @@ from benchmarks.retrieval_piaf import (
     machine,
 )
 
+if TYPE_CHECKING:
+    from index.store import Filters
+
 DATA_FILE = "orangesum-dev.jsonl.gz"
 DEFAULT_STORE = Path.home() / ".cache" / "veille" / "bench-scale"
 LOG = "scale-log.json"
 K = 5
 DATE_WINDOW_DAYS = 15
 WIDE_WINDOW_DAYS = 182  # about a year: wider than the exact dense search takes at full size
+
+
+def around(day: date, days: int) -> Filters:
+    """The ±`days` window around `day`, as the benchmarks filter queries."""
+    from index.store import Filters  # here, like every index import: spawned workers import this module
+
+    return Filters(since=day - timedelta(days=days), until=day + timedelta(days=days))
+
+
 SEED = 7
 
 
@@ -177,7 +189,6 @@ def run_ceiling(cfg: dict[str, Any]) -> dict[str, Any]:
 
 # -- Veille ---------------------------------------------------------------------------------------
 def measure_queries(store: Any, sample: list[dict[str, Any]], field: str = "lede") -> dict[str, Any]:
-    from index.store import Filters
     from rag.retrieval import HybridRetriever
 
     retriever = HybridRetriever(store)
@@ -189,8 +200,7 @@ def measure_queries(store: Any, sample: list[dict[str, Any]], field: str = "lede
     hits: dict[str, int] = dict.fromkeys(lat, 0)
     for r in sample:
         day = date.fromisoformat(r["date"])
-        window = Filters(since=day - timedelta(days=DATE_WINDOW_DAYS), until=day + timedelta(days=DATE_WINDOW_DAYS))
-        year = Filters(since=day - timedelta(days=WIDE_WINDOW_DAYS), until=day + timedelta(days=WIDE_WINDOW_DAYS))
+        window, year = around(day, DATE_WINDOW_DAYS), around(day, WIDE_WINDOW_DAYS)
         for name, mode, filters in (
             ("hybrid", "rrf", None),
             ("hybrid_date", "rrf", window),
@@ -335,6 +345,7 @@ def run_langchain(cfg: dict[str, Any]) -> dict[str, Any]:
         hits = dict.fromkeys(lat, 0)
         for r in sample:
             day = date.fromisoformat(r["date"])
+            # Not `around`: this process measures LangChain's memory, without Veille's modules loaded.
             lo = int((day - timedelta(days=DATE_WINDOW_DAYS)).strftime("%Y%m%d"))
             hi = int((day + timedelta(days=DATE_WINDOW_DAYS)).strftime("%Y%m%d"))
             t = time.perf_counter()
