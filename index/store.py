@@ -105,6 +105,12 @@ class Store:
 
     def close(self) -> None:
         self.catalog.close()
+        if "chroma" in self.__dict__:
+            # Chroma keeps one System per folder for the whole process, with the HNSW index in memory,
+            # until its last client closes: left open, a store opened here later would get that
+            # index back after another process (let in by the released lock) wrote to the folder.
+            self.__dict__.pop("vectors", None)
+            self.__dict__.pop("chroma").close()
         self._release()
 
     def _release(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from index.readers import ReadOptions, iter_files, read_path
 from index.store import Filters, Store
 from index.vectors import StoreError
 from veille.settings import get_settings
+
+if TYPE_CHECKING:
+    from rag.digests import Digester
 
 app = typer.Typer(help="Veille: cited answers and briefings over French news.", no_args_is_help=True)
 console = Console()
@@ -42,6 +45,14 @@ def _open_store(ctx: typer.Context) -> Store:
     # a notebook, a script calling the app) otherwise keeps the folder locked against every other one.
     ctx.call_on_close(store.close)
     return store
+
+
+def _digester(ctx: typer.Context) -> Digester:
+    from rag.digests import Digester
+
+    digester = Digester(_open_store(ctx))
+    ctx.call_on_close(digester.saved.close)
+    return digester
 
 
 def _filters(since: str | None, until: str | None, source: list[str] | None) -> Filters:
@@ -283,14 +294,12 @@ def digest(
     out: OutFile = None,
 ) -> None:
     """A cited briefing of the articles of a day or window: stories merged across outlets."""
-    from rag.digests import Digester
-
     start = _date(day, "--date") or _date(since, "--since")
     if start is None:
         err.print("[red]error:[/red] give --date YYYY-MM-DD, or --since (and --until)")
         raise typer.Exit(2)
     end = _date(until, "--until") or (start if day else None)
-    digester = Digester(_open_store(ctx))
+    digester = _digester(ctx)
     result = _run_digest(lambda p: digester.digest(start, end or start, source or [], lang, max_stories, p))
     _emit_digest(result, fmt, out)
 
@@ -308,10 +317,8 @@ def brief(
     out: OutFile = None,
 ) -> None:
     """A cited briefing on a topic, over the articles that match it."""
-    from rag.digests import Digester
-
     s, u = _date(since, "--since"), _date(until, "--until")
-    digester = Digester(_open_store(ctx))
+    digester = _digester(ctx)
     result = _run_digest(lambda p: digester.brief(topic, s, u, source or [], lang, max_stories, progress=p))
     _emit_digest(result, fmt, out)
 
@@ -325,9 +332,7 @@ def summarize(
     out: OutFile = None,
 ) -> None:
     """A cited summary of one article."""
-    from rag.digests import Digester
-
-    digester = Digester(_open_store(ctx))
+    digester = _digester(ctx)
     result = _run_digest(lambda p: digester.summarize(article_id, lang))
     _emit_digest(result, fmt, out)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tests.helpers import (
     DMITRIEV_QUERY,
     SAMPLE_DIR,
     SAMPLE_SOURCES,
+    VEILLE,
     free_port,
     make_settings,
     other_process_holding,
@@ -190,6 +193,24 @@ def test_each_command_lets_go_of_the_folder_when_it_ends(run: Run, tmp_path: Pat
         assert result.exit_code == code, result.output
         with other_process_holding(make_settings(data).chroma_path) as holder:
             assert holder.poll() is None, f"after {args[0]}, another process could not take the folder"
+
+
+def test_a_command_writes_over_what_another_process_wrote_since_the_last_one(run: Run, tmp_path: Path) -> None:
+    """Commands run in turn in one process, another process writing between them: each command must
+    start from the folder as it is, not from the vector index an earlier one kept in memory."""
+    files = write_short_articles(tmp_path / "in")
+    data = tmp_path / "data"
+    assert run(data, "ingest", files["vendanges-2023"]).exit_code == 0
+    env = {**os.environ, "VEILLE_DATA_DIR": str(data)}
+    other = subprocess.run([str(VEILLE), "ingest", str(files["tgv-2024"])], env=env, capture_output=True, text=True)
+    assert other.returncode == 0, other.stderr
+    assert run(data, "ingest", files["glaciers-2025"]).exit_code == 0
+
+    stats = plain(run(data, "stats").stdout)
+    assert _row(stats, "articles_complete") == _row(stats, "vectors") == "3"
+    for query, expected in (("TGV", "tgv-2024"), ("glaciers des Alpes", "glaciers-2025")):
+        found = json.loads(run(data, "search", query, "--mode", "dense", "--json", "-k", "1").stdout)
+        assert [p["article_id"] for p in found] == [expected]
 
 
 def test_ingest_options_fill_in_missing_metadata(run: Run, tmp_path: Path) -> None:
