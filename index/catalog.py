@@ -568,10 +568,13 @@ class Catalog:
             db.execute("DELETE FROM chunk_vectors WHERE rowid NOT IN (SELECT rowid FROM chunks)")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('chunk_vectors', 'copied')")
 
-    def add_vectors(self, vectors: dict[str, NDArray[np.float32]]) -> int:
-        """Keep `vectors` (chunk id -> vector) for chunks of complete articles that lack one, or whose
-        copy has another size (damaged); returns how many were kept. A chunk rewritten meanwhile already
-        has its new vector and keeps it."""
+    def add_vectors(self, vectors: dict[str, NDArray[np.float32]], dim: int) -> int:
+        """Keep `vectors` (chunk id -> `dim` floats) for chunks of complete articles that lack one, or
+        whose copy has another size (damaged); returns how many were kept. A chunk rewritten meanwhile
+        already has its new vector and keeps it."""
+        wrong = [cid for cid, v in vectors.items() if np.asarray(v).size != dim]
+        if wrong:
+            raise ValueError(f"vectors of another size than {dim} for {', '.join(wrong[:3])}")
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
@@ -579,8 +582,8 @@ class Catalog:
                    SELECT c.rowid, ? FROM chunks c JOIN articles a ON a.id = c.article_id
                    WHERE c.id = ? AND a.state = 'complete'
                    ON CONFLICT (rowid) DO UPDATE SET vec = excluded.vec
-                   WHERE length(chunk_vectors.vec) != length(excluded.vec)""",
-                [(np.asarray(v, dtype=np.float32).tobytes(), cid) for cid, v in vectors.items()],
+                   WHERE length(chunk_vectors.vec) != ?""",
+                [(np.asarray(v, dtype=np.float32).tobytes(), cid, 4 * dim) for cid, v in vectors.items()],
             )
             return int(db.total_changes - before)
 

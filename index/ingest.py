@@ -72,7 +72,9 @@ class Ingestor:
         while todo := catalog.chunks_without_vectors(after):
             after = todo[-1][0]
             stored = self.store.vectors.vectors_of([cid for _, cid in todo])
-            copied += catalog.add_vectors({cid: np.asarray(v, dtype=np.float32) for cid, v in stored.items()})
+            copied += catalog.add_vectors(
+                {cid: np.asarray(v, dtype=np.float32) for cid, v in stored.items()}, self.store.embedder.dim
+            )
         catalog.finish_copying_vectors()
         return copied
 

@@ -130,7 +130,7 @@ def _write(store: Store, index: VectorIndex, rows: list[StoredChunkRow]) -> tupl
         fresh = store.embedder.embed_passages(texts)
         for i, vec in zip(missing, fresh, strict=True):
             matrix[i] = vec
-        store.catalog.add_vectors({chunks[i].id: matrix[i] for i in missing})
+        store.catalog.add_vectors({chunks[i].id: matrix[i] for i in missing}, dim)
     if chunks:
         index.upsert(articles, chunks, matrix)
     return len(chunks), len(missing)

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.catalog import Catalog
 from index.chunking import chunk_article
@@ -222,10 +223,12 @@ def test_copies_follow_their_chunks_and_are_copied_once(tmp_path: Path) -> None:
         assert catalog.chunks_without_vectors(after=3, limit=1) == [(4, "b3:0")]
         assert catalog.chunks_without_vectors(after=4) == []
         # A chunk that has a copy keeps it; a pending article gets none.
-        assert catalog.add_vectors({"b0:0": rows[3], "b2:0": rows[2]}) == 1
+        assert catalog.add_vectors({"b0:0": rows[3], "b2:0": rows[2]}, dim=4) == 1
+        with pytest.raises(ValueError, match="another size than 4 for b2:0"):
+            catalog.add_vectors({"b2:0": rows[2][:3]}, dim=4)  # a good copy is never replaced by a bad one
         with lease() as writer:
             catalog.claim_ids(["b3"], writer, stale_after_s=60)
-            assert catalog.add_vectors({"b3:0": rows[3]}) == 0
+            assert catalog.add_vectors({"b3:0": rows[3]}, dim=4) == 0
             catalog.remove(["b3"], writer)
         found = catalog.vectors_in(None, None, None, dim=4)
         assert found is not None

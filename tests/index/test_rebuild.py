@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from typing import Any
 
@@ -128,7 +129,7 @@ def test_chunks_without_a_kept_vector_are_embedded_again(store: Store) -> None:
 
 def test_a_damaged_vector_copy_is_replaced_once(store: Store) -> None:
     before = _vectors(store)
-    with sqlite3.connect(store.catalog.path) as db:  # a copy cut short, as a torn write or a bad restore leaves it
+    with closing(sqlite3.connect(store.catalog.path)) as db, db:  # cut short, as a torn write or bad restore leaves it
         db.execute("UPDATE chunk_vectors SET vec = substr(vec, 1, 100) WHERE rowid = (SELECT min(rowid) FROM chunks)")
 
     assert rebuild_vectors(store).embedded == 1
