@@ -572,7 +572,8 @@ class Catalog:
         """Keep `vectors` (chunk id -> `dim` floats) for chunks of complete articles that lack one, or
         whose copy has another size (damaged); returns how many were kept. A chunk rewritten meanwhile
         already has its new vector and keeps it."""
-        wrong = [cid for cid, v in vectors.items() if np.asarray(v).size != dim]
+        arrays = {cid: np.asarray(v, dtype=np.float32) for cid, v in vectors.items()}
+        wrong = [cid for cid, v in arrays.items() if v.size != dim]
         if wrong:
             raise ValueError(f"vectors of another size than {dim} for {', '.join(wrong[:3])}")
         with self.transaction() as db:
@@ -583,7 +584,7 @@ class Catalog:
                    WHERE c.id = ? AND a.state = 'complete'
                    ON CONFLICT (rowid) DO UPDATE SET vec = excluded.vec
                    WHERE length(chunk_vectors.vec) != ?""",
-                [(np.asarray(v, dtype=np.float32).tobytes(), cid, 4 * dim) for cid, v in vectors.items()],
+                [(v.tobytes(), cid, 4 * dim) for cid, v in arrays.items()],
             )
             return int(db.total_changes - before)
 

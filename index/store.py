@@ -106,10 +106,10 @@ class Store:
     def close(self) -> None:
         self.catalog.close()
         if "chroma" in self.__dict__:
-            # Chroma keeps one System per folder for the whole process, with the HNSW index in memory,
-            # until its last client closes: left open, a store opened here later would get that
-            # index back after another process (let in by the released lock) wrote to the folder.
-            self.__dict__.pop("vectors", None)
+            # Chroma keeps one System per folder for the whole process until its last client closes:
+            # closed with the lock, so this process holds no Chroma state on a folder that another
+            # process may now open (Chroma does not support two processes on one embedded folder).
+            self.reopen_vectors()
             self.__dict__.pop("chroma").close()
         self._release()
 
