@@ -100,6 +100,42 @@ def test_a_postings_budget_searches_the_rarest_terms(tmp_path: Path) -> None:
         catalog.close()
 
 
+def _storm(i: int, hail: int) -> Article:
+    return Article(
+        id=f"orage-{i}", title="Orage", date=f"2024-03-{1 + i % 28:02d}",
+        text=" ".join(["La grêle a frappé les vignes."] * hail + [f"Bilan numéro {i} dans la ville, pluie ce matin."]),
+    )  # fmt: skip
+
+
+def test_ranking_inside_the_index_first_finds_what_the_joined_query_finds(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    try:
+        _write(catalog, [_storm(i, 1 + i % 4) for i in range(40)])
+        for query in ("grêle", "grêle ville pluie", "vignes matin", "pluie"):
+            for limit in (1, 5, 50):
+                ranked_first = [(h.chunk_id, round(h.score, 9)) for h in catalog.search(query, limit)]
+                # A date filter every article passes takes the joined query.
+                joined = [(h.chunk_id, round(h.score, 9)) for h in catalog.search(query, limit, since=20000101)]
+                assert ranked_first == joined and len(ranked_first) >= min(limit, 40)  # all 40 match each
+    finally:
+        catalog.close()
+
+
+def test_the_chunks_of_an_article_being_rewritten_are_never_found(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    try:
+        # Ten articles that rank first for "grêle" are being rewritten (pending, old chunks still
+        # indexed); three weaker ones are complete.
+        _write(catalog, [_storm(i, 4) for i in range(10)] + [_storm(i, 1) for i in range(10, 13)])
+        with lease() as writer:
+            assert len(catalog.claim([_storm(i, 4) for i in range(10)], writer, stale_after_s=60)) == 10
+            expected = {"orage-10:0", "orage-11:0", "orage-12:0"}
+            assert {h.chunk_id for h in catalog.search("grêle", 3)} == expected
+            assert {h.chunk_id for h in catalog.search("grêle", 50)} == expected
+    finally:
+        catalog.close()
+
+
 def test_the_store_searches_under_the_configured_budget(tmp_path: Path) -> None:
     store = Store(Settings(data_dir=tmp_path, lexical_max_postings=5))
     try:
