@@ -611,40 +611,38 @@ class Catalog:
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
+        where, params = _filters_sql(since, until, sources)
         if since is None and until is None and not sources:
-            hits = self._search_ranked_first(match, limit)
+            # BM25's best chunks ranked inside FTS5 first, then those of incomplete articles dropped:
+            # joining every match before ranking cost two look-ups per posting (lexical p50 26.2 ms
+            # against 11.0, same hits; 200 ledes on 99,851 chunks, benchmarks/README.md). Only
+            # articles mid-write are dropped, so twice `limit` ranked chunks nearly always leave
+            # `limit`; when they do not, the joined query below runs.
+            hits = self._hits(
+                f"""SELECT c.id AS chunk_id, f.score AS score
+                    FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts
+                          WHERE chunks_fts MATCH ? ORDER BY score, rowid LIMIT ?) f
+                    JOIN chunks c ON c.rowid = f.rowid
+                    JOIN articles a ON a.id = c.article_id
+                    WHERE {where}
+                    ORDER BY f.score, c.rowid LIMIT ?""",
+                [match, 2 * limit, *params, limit],
+            )
             if len(hits) == limit:
                 return hits
-        where, params = _filters_sql(since, until, sources)
-        sql = f"""
-            SELECT c.id AS chunk_id, bm25(chunks_fts) AS score
-            FROM chunks_fts
-            JOIN chunks c ON c.rowid = chunks_fts.rowid
-            JOIN articles a ON a.id = c.article_id
-            WHERE chunks_fts MATCH ? AND {where}
-            ORDER BY score, c.rowid LIMIT ?"""
-        with self._lock:
-            rows = self._db.execute(sql, [match, *params, limit]).fetchall()
-        return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
+        return self._hits(
+            f"""SELECT c.id AS chunk_id, bm25(chunks_fts) AS score
+                FROM chunks_fts
+                JOIN chunks c ON c.rowid = chunks_fts.rowid
+                JOIN articles a ON a.id = c.article_id
+                WHERE chunks_fts MATCH ? AND {where}
+                ORDER BY score, c.rowid LIMIT ?""",
+            [match, *params, limit],
+        )
 
-    def _search_ranked_first(self, match: str, limit: int) -> list[LexicalHit]:
-        """BM25's best chunks ranked inside FTS5 first, then those of incomplete articles dropped.
-
-        Joining every match to its chunk and article before ranking cost two look-ups per posting:
-        2.2x the time of ranking first, with the same hits (60 ledes on 49,078 chunks). Only articles
-        in the middle of a write are dropped, so twice `limit` ranked chunks nearly always leave
-        `limit`; when they do not, the caller runs the joined query.
-        """
-        sql = """
-            SELECT c.id AS chunk_id, f.score AS score
-            FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts
-                  WHERE chunks_fts MATCH ? ORDER BY score, rowid LIMIT ?) f
-            JOIN chunks c ON c.rowid = f.rowid
-            JOIN articles a ON a.id = c.article_id
-            WHERE a.state = 'complete'
-            ORDER BY f.score, c.rowid LIMIT ?"""
+    def _hits(self, sql: str, params: list[object]) -> list[LexicalHit]:
         with self._lock:
-            rows = self._db.execute(sql, [match, 2 * limit, limit]).fetchall()
+            rows = self._db.execute(sql, params).fetchall()
         return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
 
     def _rarest(self, terms: list[str], max_postings: int) -> list[str]:
