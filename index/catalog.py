@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,16 @@ CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) 
 -- cost of Chroma's `where` grew with the whole store as measured.
 CREATE TABLE IF NOT EXISTS chunk_vectors (rowid INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 """
+
+
+@dataclass(frozen=True)
+class VectorChanges:
+    """What a copy of the complete chunks' vectors needs to follow the catalog, read from one snapshot."""
+
+    # Every complete article: id -> (version, date_int, source); a new version means new vectors.
+    versions: dict[str, tuple[str, int, str]]
+    # The chunk ids and vectors (one row each, in chunk order) of the articles whose version is new.
+    vectors: dict[str, tuple[list[str], NDArray[np.float32]]]
 
 
 @dataclass(frozen=True)
@@ -515,6 +525,47 @@ class Catalog:
             return None
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         return [r[0] for r in rows], matrix
+
+    def fingerprint(self) -> tuple[int, int]:
+        """Moves whenever the catalog changed: SQLite's data_version counts other connections'
+        commits, total_changes this connection's own rows."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes
+
+    def vector_changes(self, known: Mapping[str, str], dim: int) -> VectorChanges | None:
+        """The complete articles' versions, and the vectors of those whose version differs from
+        `known` (article id -> version); None when one of those chunks has no `dim`-sized vector here."""
+        with self._lock:
+            self._db.execute("BEGIN")  # one read snapshot: versions and vectors agree
+            try:
+                rows = self._db.execute(
+                    "SELECT id, ingested_at || '|' || content_hash, date_int, source FROM articles "
+                    "WHERE state = 'complete'"
+                ).fetchall()
+                versions = {r[0]: (str(r[1]), int(r[2]), str(r[3])) for r in rows}
+                fresh = [aid for aid, (version, _, _) in versions.items() if known.get(aid) != version]
+                select = "SELECT c.article_id, c.id, v.vec FROM chunks c LEFT JOIN chunk_vectors v ON v.rowid = c.rowid"
+                if len(fresh) > len(versions) // 2:  # most of the store: one pass, not one look-up each
+                    wanted = set(fresh)
+                    chunks = [r for r in self._db.execute(f"{select} ORDER BY c.article_id, c.idx") if r[0] in wanted]
+                else:
+                    chunks = []
+                    for part, marks in _in_batches(fresh):
+                        chunks += self._db.execute(
+                            f"{select} WHERE c.article_id IN ({marks}) ORDER BY c.article_id, c.idx", part
+                        ).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        if any(r[2] is None or len(r[2]) != 4 * dim for r in chunks):
+            return None
+        grouped: dict[str, list[tuple[str, bytes]]] = {}
+        for aid, cid, vec in chunks:
+            grouped.setdefault(aid, []).append((cid, vec))
+        vectors = {
+            aid: ([c for c, _ in rows], np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(-1, dim))
+            for aid, rows in grouped.items()
+        }
+        return VectorChanges(versions, vectors)
 
     def vectors_copied(self) -> bool:
         return self.get_meta("chunk_vectors") == "copied"

@@ -19,6 +19,7 @@ import numpy as np
 from index import folder_lock
 from index.catalog import ArticleRecord, Catalog, LexicalHit
 from index.embedders import Embedder, Vectors, load_embedder
+from index.resident_vectors import ResidentVectors
 from index.vectors import DenseHit, StoreError, VectorIndex, connect, exact_search
 from veille.settings import Settings
 
@@ -99,6 +100,11 @@ class Store:
     def open_vectors(self, collection: str) -> VectorIndex:
         return VectorIndex(self.chroma, collection, self.embedder.name, self.embedder.dim)
 
+    @cached_property
+    def resident(self) -> ResidentVectors | None:
+        cap = self.settings.dense_resident_max_chunks
+        return ResidentVectors(self.catalog, self.embedder.dim, cap) if cap else None
+
     def reopen_vectors(self) -> None:
         """Forget the open collection (it was replaced): the next use opens it by name again."""
         self.__dict__.pop("vectors", None)
@@ -130,20 +136,22 @@ class Store:
         return self.search_vector(self.embedder.embed_query(query), limit, filters)
 
     def search_vector(self, vec: Vectors, limit: int, filters: Filters) -> list[DenseHit]:
-        """Chroma's nearest chunks; with a filter, the cheapest of three ways to the same hits (measured
-        in benchmarks/filtered_dense.py): the store's nearest chunks over-fetched when the window is a
-        large share of the store, else every chunk of a window small enough scored exactly, else (or
-        with the setting at 0) Chroma's filter, whose cost follows the whole store."""
+        """Chroma's nearest chunks; with a filter, the cheapest way to the same hits (measured in
+        benchmarks/filtered_dense.py): every chunk held in memory and scored exactly, or, when the
+        store is not held, the store's nearest chunks over-fetched when the window is a large share
+        of it, else every chunk of a window small enough scored exactly from the catalog, else (or
+        with both settings at 0) Chroma's filter, whose cost follows the whole store."""
         since, until, sources = filters.since_int, filters.until_int, filters.sources
+        if since is None and until is None and not sources:
+            return self.vectors.search(vec, limit)
+        hits = self.resident.search(vec, limit, since, until, sources) if self.resident else None
         cap = self.settings.dense_exact_max_chunks
-        if cap and (since is not None or until is not None or sources):
+        if hits is None and cap:
             in_window, total = self.catalog.estimate_chunks(since, until, sources)
             hits = self.dense_overfetched(vec, limit, filters, in_window / total) if total else None
             if hits is None and in_window <= cap:
                 hits = self.dense_exact(vec, limit, filters)
-            if hits is not None:
-                return hits
-        return self.vectors.search(vec, limit, since, until, sources)
+        return hits if hits is not None else self.vectors.search(vec, limit, since, until, sources)
 
     def dense_exact(self, vec: Vectors, limit: int, filters: Filters) -> list[DenseHit] | None:
         """Every chunk inside the filters scored from the catalog's copy of its vector; None when

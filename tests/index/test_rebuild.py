@@ -47,8 +47,8 @@ def _articles(days: range = range(1, 9)) -> list[Article]:
 
 @pytest.fixture
 def store(tmp_path: Any, embedder: Embedder) -> Iterator[Store]:
-    """A store with 32 articles, searched through Chroma's own filter (no exact path)."""
-    s = Store(make_settings(tmp_path / "data", dense_exact_max_chunks=0))
+    """A store with 32 articles, searched through Chroma's own filter (no exact path, nothing in memory)."""
+    s = Store(make_settings(tmp_path / "data", dense_exact_max_chunks=0, dense_resident_max_chunks=0))
     assert len(Ingestor(s).ingest(_articles()).added) == 32
     yield s
     s.close()

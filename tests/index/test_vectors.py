@@ -1,5 +1,6 @@
-"""Filtered dense search: the window's chunks scored exactly from the catalog's vectors, the same
-hits Chroma's filtered search gives, and Chroma again when the window is wide or a vector is missing."""
+"""Filtered dense search: every chunk held in memory and scored exactly, or the window's chunks scored
+exactly from the catalog's vectors, the same hits Chroma's filtered search gives, and Chroma again when
+the window is wide or a vector is missing."""
 
 from __future__ import annotations
 
@@ -57,12 +58,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pa
 
 
 @pytest.fixture
-def stores(data_dir: Path) -> Iterator[tuple[Store, Store]]:
-    """The same data read with the exact path (the default) and with Chroma's filter only."""
-    exact, chroma = Store(make_settings(data_dir)), Store(make_settings(data_dir, dense_exact_max_chunks=0))
-    yield exact, chroma
-    exact.close()
-    chroma.close()
+def stores(data_dir: Path) -> Iterator[tuple[Store, Store, Store]]:
+    """The same data read with the matrix in memory (the default), without it (the catalog's copies
+    and Chroma), and with Chroma's filter only."""
+    held = Store(make_settings(data_dir))
+    exact = Store(make_settings(data_dir, dense_resident_max_chunks=0))
+    chroma = Store(make_settings(data_dir, dense_exact_max_chunks=0, dense_resident_max_chunks=0))
+    yield held, exact, chroma
+    for s in (held, exact, chroma):
+        s.close()
 
 
 def _chroma_searches(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -86,20 +90,21 @@ WINDOWS = (
 )
 
 
-@pytest.mark.parametrize("path", ["exact", "over-fetched"])
+@pytest.mark.parametrize("path", ["in memory", "exact", "over-fetched"])
 @pytest.mark.parametrize("filters", WINDOWS, ids=["range", "since", "until+source", "source"])
 def test_a_filtered_search_finds_what_chromas_filter_finds(
-    stores: tuple[Store, Store], filters: Filters, path: str, monkeypatch: pytest.MonkeyPatch
+    stores: tuple[Store, Store, Store], filters: Filters, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ours, chroma = stores
+    held, exact, chroma = stores
+    ours = held if path == "in memory" else exact
     for query in QUERIES:
         expected = chroma.search_dense(query, 10, filters)
         if path == "exact":
             monkeypatch.setattr("index.store.MAX_OVERFETCH", 0)
         calls = _chroma_searches(ours, monkeypatch)
         got = ours.search_dense(query, 10, filters)
-        if path == "exact":
-            assert calls == [], "a small window is scored from the catalog, not by Chroma"
+        if path != "over-fetched":
+            assert calls == [], "scored from memory or from the catalog, not by Chroma"
         else:  # this store is small: every window is a large share of it
             assert [len(c) for c in calls] == [2], "one unfiltered search, no filter for Chroma"
         assert [h.chunk_id for h in got] == [h.chunk_id for h in expected]
@@ -111,11 +116,11 @@ def test_a_filtered_search_finds_what_chromas_filter_finds(
 
 
 def test_a_wide_window_is_searched_unfiltered_then_filtered(
-    stores: tuple[Store, Store], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    stores: tuple[Store, Store, Store], data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, chroma = stores
+    *_, chroma = stores
     wide = Filters(since=date(2024, 3, 10))  # 15 of the 60 chunks: over the setting below
-    store = Store(make_settings(data_dir, dense_exact_max_chunks=10))
+    store = Store(make_settings(data_dir, dense_exact_max_chunks=10, dense_resident_max_chunks=0))
     try:
         for query in QUERIES:
             expected = chroma.search_dense(query, 5, wide)
@@ -147,7 +152,7 @@ def test_chunks_written_without_a_copy_of_their_vector_are_backfilled_from_chrom
 
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy)
-    store = Store(make_settings(copy))
+    store = Store(make_settings(copy, dense_resident_max_chunks=0))
     exact_only = pytest.MonkeyPatch()
     exact_only.setattr("index.store.MAX_OVERFETCH", 0)
     try:
