@@ -70,8 +70,11 @@ class VectorChanges:
 
     # Every complete article: id -> (version, date_int, source); a new version means new vectors.
     versions: dict[str, tuple[str, int, str]]
-    # The chunk ids and vectors (one row each, in chunk order) of the articles whose version is new.
-    vectors: dict[str, tuple[list[str], NDArray[np.float32]]]
+    # The chunks of the articles whose version is new: each one's id, its article's, and its vector
+    # (one row of `matrix` each).
+    chunk_ids: list[str]
+    article_ids: list[str]
+    matrix: NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -535,6 +538,11 @@ class Catalog:
     def vector_changes(self, known: Mapping[str, str], dim: int) -> VectorChanges | None:
         """The complete articles' versions, and the vectors of those whose version differs from
         `known` (article id -> version); None when one of those chunks has no `dim`-sized vector here."""
+        chunk_ids: list[str] = []
+        article_ids: list[str] = []
+        # Vectors appended to one buffer as the rows stream in: a list of 100,000 small bytes objects
+        # left ~250 MB more resident after it was freed than the 153 MB matrix itself.
+        buffer = bytearray()
         with self._lock:
             self._db.execute("BEGIN")  # one read snapshot: versions and vectors agree
             try:
@@ -547,25 +555,26 @@ class Catalog:
                 select = "SELECT c.article_id, c.id, v.vec FROM chunks c LEFT JOIN chunk_vectors v ON v.rowid = c.rowid"
                 if len(fresh) > len(versions) // 2:  # most of the store: one pass, not one look-up each
                     wanted = set(fresh)
-                    chunks = [r for r in self._db.execute(f"{select} ORDER BY c.article_id, c.idx") if r[0] in wanted]
+                    cursors: Iterable[Iterable[sqlite3.Row]] = [self._db.execute(select)]
                 else:
-                    chunks = []
-                    for part, marks in _in_batches(fresh):
-                        chunks += self._db.execute(
-                            f"{select} WHERE c.article_id IN ({marks}) ORDER BY c.article_id, c.idx", part
-                        ).fetchall()
+                    wanted = None
+                    cursors = (
+                        self._db.execute(f"{select} WHERE c.article_id IN ({marks})", part)
+                        for part, marks in _in_batches(fresh)
+                    )
+                for cursor in cursors:
+                    for aid, cid, vec in cursor:
+                        if wanted is not None and aid not in wanted:
+                            continue
+                        if vec is None or len(vec) != 4 * dim:
+                            return None
+                        chunk_ids.append(cid)
+                        article_ids.append(aid)
+                        buffer += vec
             finally:
                 self._db.execute("COMMIT")
-        if any(r[2] is None or len(r[2]) != 4 * dim for r in chunks):
-            return None
-        grouped: dict[str, list[tuple[str, bytes]]] = {}
-        for aid, cid, vec in chunks:
-            grouped.setdefault(aid, []).append((cid, vec))
-        vectors = {
-            aid: ([c for c, _ in rows], np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(-1, dim))
-            for aid, rows in grouped.items()
-        }
-        return VectorChanges(versions, vectors)
+        matrix = np.frombuffer(buffer, dtype=np.float32).reshape(len(chunk_ids), dim)
+        return VectorChanges(versions, chunk_ids, article_ids, matrix)
 
     def vectors_copied(self) -> bool:
         return self.get_meta("chunk_vectors") == "copied"
