@@ -271,6 +271,7 @@ def run_veille(cfg: dict[str, Any]) -> dict[str, Any]:
             "stopped_early": stopped,
             "lexical_max_postings": settings.lexical_max_postings,
             "dense_exact_max_chunks": settings.dense_exact_max_chunks,
+            "dense_resident_max_chunks": settings.dense_resident_max_chunks,
         }
         counts = store.catalog.counts()
         seg["store_articles"] = counts.get("articles_complete", 0)
@@ -396,8 +397,13 @@ def growth(log: dict[str, Any]) -> list[dict[str, Any]]:
             row["store_chunks"] = seg["store_chunks"]
             row["query"] = seg["query"]  # the latest measurement at this size
             # Measured with every query term (before the setting existed) or under a postings budget;
-            # date-filtered dense searches by Chroma alone (before the exact search existed: 0) or not.
-            settings = (seg.get("lexical_max_postings", 0), seg.get("dense_exact_max_chunks", 0))
+            # date-filtered dense searches by Chroma alone (before the exact search existed: 0) or not;
+            # with the vectors held in memory or not (before that existed: 0).
+            settings = (
+                seg.get("lexical_max_postings", 0),
+                seg.get("dense_exact_max_chunks", 0),
+                seg.get("dense_resident_max_chunks", 0),
+            )
             row.setdefault("measured", {})[settings] = {
                 "query": seg["query"],
                 "query_titles": seg.get("query_titles"),
@@ -463,19 +469,21 @@ def render(log: dict[str, Any]) -> str:
         'query\'s rarest terms first; "all": every term, as before the setting existed).',
         "Exact ≤: `VEILLE_DENSE_EXACT_MAX_CHUNKS` (a date-filtered dense search whose window holds about that",
         "many chunks or fewer is scored exactly from the catalog's vectors; 0: Chroma's filter for every window).",
+        "Held ≤: `VEILLE_DENSE_RESIDENT_MAX_CHUNKS` (up to that many chunks, every vector is held in memory and",
+        "a filtered dense search scores its window there, before the exact path; 0: off, or before it existed).",
         "Code: the commit measured (+: with uncommitted changes, listed with the runs above).",
         "",
-        "| articles | lexical budget | exact ≤ | code | queries | first query s | hybrid p50/p95 ms "
+        "| articles | lexical budget | exact ≤ | held ≤ | code | queries | first query s | hybrid p50/p95 ms "
         "| hybrid+date p50/p95 ms | lexical p50/p95 ms | dense p50/p95 ms | hit@5 hybrid / +date / lexical / dense |",
-        "|---:|---:|---:|---|---:|---:|---|---|---|---|---|",
+        "|---:|---:|---:|---:|---|---:|---:|---|---|---|---|---|",
     ]
 
     def pp(md: dict[str, Any], mode: str) -> str:
         return f"{md[mode]['p50_ms']:.1f} / {md[mode]['p95_ms']:.1f}"
 
-    def key(row: dict[str, Any], knobs: tuple[int, int], m: dict[str, Any]) -> str:
-        budget, exact = knobs
-        return f"| {row['articles']:,} | {budget or 'all'} | {exact} | {m['code']}"
+    def key(row: dict[str, Any], knobs: tuple[int, int, int], m: dict[str, Any]) -> str:
+        budget, exact, held = knobs
+        return f"| {row['articles']:,} | {budget or 'all'} | {exact} | {held} | {m['code']}"
 
     measured = [(row, knobs, m) for row in rows for knobs, m in sorted(row["measured"].items())]
     for row, knobs, m in measured:
@@ -493,9 +501,9 @@ def render(log: dict[str, Any]) -> str:
             "Short queries: the titles of the same articles (12 words on average; a title is indexed with its",
             "article, so their hit@5 says nothing of quality: only the latencies count here):",
             "",
-            "| articles | lexical budget | exact ≤ | code | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
+            "| articles | lexical budget | exact ≤ | held ≤ | code | hybrid p50/p95 ms | hybrid+date p50/p95 ms "
             "| lexical p50/p95 ms | dense p50/p95 ms |",
-            "|---:|---:|---:|---|---|---|---|---|",
+            "|---:|---:|---:|---:|---|---|---|---|---|",
         ]
         for row, knobs, m in titled:
             md = m["query_titles"]["modes"]
@@ -506,11 +514,12 @@ def render(log: dict[str, Any]) -> str:
         lines += [
             "",
             "Where the date filter's time goes (ledes / titles, p50/p95 ms; year = ±182 days, a window",
-            "wider than `VEILLE_DENSE_EXACT_MAX_CHUNKS` once the store is large enough, so Chroma filters it):",
+            "wider than `VEILLE_DENSE_EXACT_MAX_CHUNKS` once the store is large enough, so with nothing held",
+            "Chroma's filter or the over-fetch serves it):",
             "",
-            "| articles | lexical budget | exact ≤ | code | queries | lexical | lexical + date | dense | dense + date "
-            "| dense + year | hybrid + year |",
-            "|---:|---:|---:|---|---|---|---|---|---|---|---|",
+            "| articles | lexical budget | exact ≤ | held ≤ | code | queries | lexical | lexical + date | dense "
+            "| dense + date | dense + year | hybrid + year |",
+            "|---:|---:|---:|---:|---|---|---|---|---|---|---|---|",
         ]
         for row, knobs, m in split:
             cells = " | ".join(
