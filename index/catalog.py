@@ -572,7 +572,8 @@ class Catalog:
                         article_ids.append(aid)
                         buffer += vec
             finally:
-                self._db.execute("COMMIT")
+                if self._db.in_transaction:  # not when SQLite already ended it on an error
+                    self._db.execute("COMMIT")
         matrix = np.frombuffer(buffer, dtype=np.float32).reshape(len(chunk_ids), dim)
         return VectorChanges(versions, chunk_ids, article_ids, matrix)
 

@@ -3,8 +3,9 @@
 The window's rows are scored exactly: 0.6 / 1.6 / 10.8 ms p50 at ±1 / ±15 / ±182 days on the full
 news corpus (99,851 chunks × 384 dimensions, 2 cores), where Chroma's filter took 253–423 ms and
 reading the window's vectors from the catalog 1.6–408 ms (benchmarks/README.md, "Date-filtered dense
-search"). Holding them costs 185 MB there, read in 0.7 s by the first filtered search. The matrix
-follows the catalog: whenever the catalog changed, the articles whose version moved are read again.
+search, held in memory"). Holding them costs 185 MB there (up to an eighth more once articles are
+added), read in 0.7 s by the first filtered search. The matrix follows the catalog: whenever the
+catalog changed, the articles whose version moved are read again.
 """
 
 from __future__ import annotations
@@ -87,8 +88,11 @@ class ResidentVectors:
         fingerprint = self._catalog.fingerprint()  # before the read: a change after it is seen next time
         if fingerprint == self._seen:
             return self._usable
+        # Cheap refusals first: a store over the cap, or one whose vectors are not all copied into the
+        # catalog yet (an older version's; the next ingestion copies them), is not read at each change.
         _, chunks = self._catalog.estimate_chunks(None, None, None)
-        changes = self._catalog.vector_changes(self._versions, self._dim) if chunks <= self._max_chunks else None
+        holdable = chunks <= self._max_chunks and self._catalog.vectors_copied()
+        changes = self._catalog.vector_changes(self._versions, self._dim) if holdable else None
         self._usable = changes is not None
         if changes is None:
             self._clear()  # the memory goes back; Chroma answers
@@ -128,10 +132,11 @@ class ResidentVectors:
             self._compact()
 
     def _reserve(self, rows: int) -> None:
-        """Room for `rows` rows, grown by half again each time so appending stays linear overall."""
+        """Room for `rows` rows, grown by an eighth at least: memory stays within 1/8 of what is held
+        (twice that during the copy), and a steady ingestion copies the matrix every ~1/8 of its size."""
         if rows <= len(self._matrix):
             return
-        size = max(rows, len(self._matrix) * 3 // 2)
+        size = max(rows, len(self._matrix) + max(len(self._matrix) // 8, 1024))
         grow = size - len(self._matrix)
         self._matrix = np.concatenate([self._matrix, np.empty((grow, self._dim), dtype=np.float32)])
         self._dates = np.concatenate([self._dates, np.zeros(grow, dtype=np.int64)])

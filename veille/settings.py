@@ -60,11 +60,13 @@ class Settings(BaseSettings):
     # A dense search with a date or source filter whose window holds about this many chunks or
     # fewer may score them exactly from the catalog's copy of their vectors (a window that is a large
     # share of the store is over-fetched unfiltered first); a wider one goes to Chroma's filter, whose
-    # cost follows the whole store (benchmarks/README.md). 0: Chroma's filter for every window.
+    # cost follows the whole store (benchmarks/README.md). 0: Chroma's filter for every window. Both
+    # only when the store is not held in memory (the next setting).
     dense_exact_max_chunks: int = Field(default=20000, ge=0)
     # Up to this many chunks, every complete chunk's vector is held in memory (185 MB for the 99,851
     # chunks of the full news corpus at 384 dimensions) and a filtered dense search scores its window
-    # exactly: p95 under 14 ms at that size for any window (benchmarks/README.md). Over it, or at 0,
+    # exactly: p95 under 14 ms at that size for any window (benchmarks/README.md, "Date-filtered dense
+    # search, held in memory"). Over it, or at 0,
     # the paths of the setting above.
     dense_resident_max_chunks: int = Field(default=500_000, ge=0)
     # Half-life in days of the optional recency preference (0 disables it).
