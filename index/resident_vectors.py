@@ -1,8 +1,8 @@
 """Every complete chunk's vector held in memory, for dense searches with a date or source filter.
 
-The window's rows are scored exactly: 0.6 / 1.6 / 10.8 ms p50 at ±1 / ±15 / ±182 days on the full
-news corpus (99,851 chunks × 384 dimensions, 2 cores), where Chroma's filter took 253–423 ms and
-reading the window's vectors from the catalog 1.6–408 ms (benchmarks/README.md, "Date-filtered dense
+The window's rows are scored exactly: 0.6 / 1.4 / 10.5 ms p50 at ±1 / ±15 / ±182 days on the full
+news corpus (99,851 chunks × 384 dimensions, 2 cores), where Chroma's filter took 219–420 ms and
+reading the window's vectors from the catalog 1.6–401 ms (benchmarks/README.md, "Date-filtered dense
 search, held in memory"). Holding them costs 185 MB there (up to an eighth more once articles are
 added), read in 0.7 s by the first filtered search. The matrix follows the catalog: whenever the
 catalog changed, the articles whose version moved are read again.
