@@ -52,7 +52,7 @@ class ResidentVectors:
     ) -> list[DenseHit] | None:
         """The `limit` chunks nearest to `query` by cosine similarity among the complete articles the
         filters let through, best first; None when the store cannot be held (a chunk without its
-        vector copy, or more chunks than allowed): the caller then asks Chroma."""
+        vector copy, or more chunks than allowed): the caller then takes the store's other paths."""
         with self._lock:
             if not self._follow_catalog():
                 return None
