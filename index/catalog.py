@@ -553,18 +553,17 @@ class Catalog:
                 versions = {r[0]: (str(r[1]), int(r[2]), str(r[3])) for r in rows}
                 fresh = [aid for aid, (version, _, _) in versions.items() if known.get(aid) != version]
                 select = "SELECT c.article_id, c.id, v.vec FROM chunks c LEFT JOIN chunk_vectors v ON v.rowid = c.rowid"
+                wanted = set(fresh)
                 if len(fresh) > len(versions) // 2:  # most of the store: one pass, not one look-up each
-                    wanted = set(fresh)
                     cursors: Iterable[Iterable[sqlite3.Row]] = [self._db.execute(select)]
                 else:
-                    wanted = None
                     cursors = (
                         self._db.execute(f"{select} WHERE c.article_id IN ({marks})", part)
                         for part, marks in _in_batches(fresh)
                     )
                 for cursor in cursors:
                     for aid, cid, vec in cursor:
-                        if wanted is not None and aid not in wanted:
+                        if aid not in wanted:
                             continue
                         if vec is None or len(vec) != 4 * dim:
                             return None

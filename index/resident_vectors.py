@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from index.catalog import Catalog, VectorChanges
 from index.embedders import Vectors
-from index.vectors import DenseHit
+from index.vectors import DenseHit, best_hits
 
 
 class ResidentVectors:
@@ -78,11 +78,8 @@ class ResidentVectors:
                 scores = np.einsum("ij,j->i", self._matrix[rows], q)
             else:
                 scores = np.einsum("ij,j->i", self._matrix[:n], q)[rows]
-            take = min(limit, len(rows))
-            best = np.argpartition(-scores, take - 1)[:take]
             ids = self._ids
-            ranked = sorted(best, key=lambda i: (-scores[i], ids[rows[i]]))
-            return [DenseHit(ids[rows[i]], float(scores[i])) for i in ranked]
+            return best_hits(scores, lambda i: ids[rows[i]], limit)
 
     def _follow_catalog(self) -> bool:
         fingerprint = self._catalog.fingerprint()  # before the read: a change after it is seen next time
@@ -95,7 +92,7 @@ class ResidentVectors:
         changes = self._catalog.vector_changes(self._versions, self._dim) if holdable else None
         self._usable = changes is not None
         if changes is None:
-            self._clear()  # the memory goes back; Chroma answers
+            self._clear()  # the memory goes back; the store's other paths answer
         else:
             self._apply(changes)
         self._seen = fingerprint
@@ -105,7 +102,6 @@ class ResidentVectors:
         current = changes.versions
         for aid in [a for a, v in self._versions.items() if a not in current or current[a][0] != v]:
             self._alive[self._rows_of.pop(aid, [])] = False
-            del self._versions[aid]
         start, added = len(self._ids), len(changes.chunk_ids)
         matrix = changes.matrix  # writable: it owns its buffer
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)

@@ -11,7 +11,7 @@ import contextlib
 import re
 import shutil
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError, NotFoundError
+from numpy.typing import NDArray
 
 from index.embedders import Vectors
 from index.models import Article, Chunk
@@ -45,10 +46,18 @@ def exact_search(query: Vectors, ids: Sequence[str], matrix: Vectors, limit: int
     q = np.asarray(query, dtype=np.float32).ravel()
     norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(q))
     scores = (matrix @ q) / np.where(norms > 0, norms, 1.0)
-    take = min(limit, len(ids))
+    return best_hits(scores, ids.__getitem__, limit)
+
+
+def best_hits(scores: NDArray[np.floating[Any]], id_of: Callable[[int], str], limit: int) -> list[DenseHit]:
+    """The `limit` best of `scores` (one per row; row i is chunk `id_of(i)`), best first, ties by
+    chunk id: every exact search orders its hits this way, so they agree with each other."""
+    take = min(limit, len(scores))
+    if take < 1:
+        return []
     best = np.argpartition(-scores, take - 1)[:take]
-    ranked = sorted(best, key=lambda i: (-scores[i], ids[i]))
-    return [DenseHit(ids[i], float(scores[i])) for i in ranked]
+    ranked = sorted(best, key=lambda i: (-scores[i], id_of(i)))
+    return [DenseHit(id_of(i), float(scores[i])) for i in ranked]
 
 
 def connect(chroma_url: str, path: Path) -> Any:

@@ -66,8 +66,7 @@ class Settings(BaseSettings):
     # Up to this many chunks, every complete chunk's vector is held in memory (185 MB for the 99,851
     # chunks of the full news corpus at 384 dimensions) and a filtered dense search scores its window
     # exactly: p95 under 14 ms at that size for any window (benchmarks/README.md, "Date-filtered dense
-    # search, held in memory"). Over it, or at 0,
-    # the paths of the setting above.
+    # search, held in memory"). Over it, or at 0, the paths of the setting above.
     dense_resident_max_chunks: int = Field(default=500_000, ge=0)
     # Half-life in days of the optional recency preference (0 disables it).
     recency_half_life_days: float = Field(default=0.0, ge=0)
