@@ -19,7 +19,7 @@ from api.routes_articles import router as articles_router
 from api.routes_digests import router as digests_router
 from api.schemas import ErrorOut
 from api.services import Services, reader, services
-from rag.llm import ChatLLM
+from rag.llm import ChatLLM, describe_llm
 from veille.settings import Settings
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -137,7 +137,8 @@ def create_app(settings: Settings, llm: ChatLLM | None = None) -> FastAPI:
             checks["embedder"] = f"unavailable: {exc}"
         checks["llm"] = s.llm_status()
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+        body = {"ready": ok, "checks": checks, "llm": describe_llm(s.settings)}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     def metrics(_: Annotated[object, Depends(reader)]) -> Response:

@@ -69,6 +69,8 @@ class Services:
     def llm_status(self) -> str:
         """ok, or why not: the embedded model's weights, or the server's /models answering."""
         s = self.settings
+        if s.llm == "none":
+            return "ok"
         if s.llm == "embedded":
             if self._llm is not None:
                 return "ok"

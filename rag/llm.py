@@ -1,15 +1,18 @@
-"""The chat model behind LangChain's interface: embedded llama.cpp or any OpenAI-compatible server.
+"""The chat model behind LangChain's interface: the embedded llama.cpp model or any OpenAI-compatible server.
 
-One model per process (loading the embedded one takes seconds and a GB of RAM);
-llama.cpp's context is not thread-safe, so calls to it are serialised.
+The embedded model runs by default in its own supervised process (`rag.llm_supervisor`), reached
+through the same OpenAI-compatible path as any server: a crash in native code becomes a 503 for the
+request in flight and a restart, not a dead caller. `VEILLE_LLM_PROCESS=inprocess` loads it inside
+the caller instead (one model per process, calls serialised: llama.cpp's context is not thread-safe).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +29,10 @@ class LLMUnavailable(LLMError):
     """The LLM server is down or timed out (HTTP 503 material)."""
 
 
+class LLMUnreachable(LLMUnavailable):
+    """No connection could be made before anything was asked: callers may fall back (extractive answers)."""
+
+
 @dataclass
 class Usage:
     prompt_tokens: int | None = None
@@ -37,12 +44,49 @@ class Usage:
 class ChatLLM:
     """Streams text from a LangChain chat model, asking for JSON the way the backend understands."""
 
-    def __init__(self, model: BaseChatModel, backend: str, json_mode: str, serialise: bool) -> None:
-        self.model = model
+    def __init__(
+        self,
+        model: BaseChatModel | None,
+        backend: str,
+        json_mode: str,
+        serialise: bool,
+        worker: Any = None,
+        connect: Callable[[str], BaseChatModel] | None = None,
+    ) -> None:
+        self._model = model
         self.backend = backend
         self._json_mode = json_mode
         self._lock = threading.Lock() if serialise else None
-        self.name = f"{backend}:{getattr(model, 'model_name', None) or getattr(model, 'model_path', '')}"
+        # The embedded model's worker (rag.llm_supervisor.Supervisor) and how to talk to it at a URL:
+        # its URL changes when it is restarted, so the client is made per URL.
+        self.worker = worker
+        self._connect = connect
+        self._by_url: dict[str, BaseChatModel] = {}
+        if worker is not None:
+            self.name = f"{backend}:{worker.spec.model_path.name} (worker)"
+        else:
+            self.name = f"{backend}:{getattr(model, 'model_name', None) or getattr(model, 'model_path', '')}"
+
+    @property
+    def model(self) -> BaseChatModel:
+        """The chat model for the next call: for the worker, the client of a live one (started if need be)."""
+        if self.worker is None:
+            assert self._model is not None
+            return self._model
+        from rag.llm_supervisor import WorkerError
+
+        try:
+            url = self.worker.url()
+        except WorkerError as exc:
+            raise LLMUnreachable(str(exc)) from exc
+        if url not in self._by_url:
+            assert self._connect is not None
+            self._by_url = {url: self._connect(url)}
+        return self._by_url[url]
+
+    @property
+    def in_process(self) -> bool:
+        return self.backend == "embedded" and self.worker is None
 
     def _response_format(self, schema: dict[str, Any] | None, mode: str) -> dict[str, Any] | None:
         if schema is None or mode == "none":
@@ -55,22 +99,22 @@ class ChatLLM:
         if self._json_mode != "auto":
             return [self._json_mode]
         if self.backend == "embedded":
-            return ["json_object"]
+            return ["json_object"]  # llama.cpp's: a JSON schema compiled to a grammar
         return ["json_schema", "json_object", "none"]
 
     def _count_text(self, text: str) -> int | None:
-        # llama.cpp's LangChain stream carries no usage metadata; its own tokenizer gives the exact count.
-        client = getattr(self.model, "client", None)
+        # llama.cpp's stream carries no usage metadata; its own tokenizer gives the exact count.
+        if self.worker is not None:
+            n: int | None = self.worker.count_tokens(text)
+            return n
+        client = getattr(self._model, "client", None)
         if self.backend != "embedded" or client is None:
             return None
         return len(client.tokenize(text.encode("utf-8"), add_bos=False))
 
     def count_tokens(self, messages: list[BaseMessage]) -> int | None:
-        client = getattr(self.model, "client", None)
-        if self.backend != "embedded" or client is None:
-            return None
-        text = "".join(str(m.content) for m in messages)
-        return len(client.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(messages)
+        n = self._count_text("".join(str(m.content) for m in messages))
+        return None if n is None else n + 8 * len(messages)
 
     def stream(
         self,
@@ -104,7 +148,8 @@ class ChatLLM:
             emitted = False
             produced: list[str] = []
             try:
-                for chunk in self.model.stream(messages, **kwargs):
+                model = self.model
+                for chunk in model.stream(messages, **kwargs):
                     meta = getattr(chunk, "usage_metadata", None)
                     if meta:
                         usage.prompt_tokens = meta.get("input_tokens") or usage.prompt_tokens
@@ -122,14 +167,26 @@ class ChatLLM:
                 if self._json_mode == "auto" and self.backend != "embedded":
                     self._json_mode = mode  # remember what this server accepts
                 return
+            except LLMUnavailable:
+                raise
             except Exception as exc:
-                if emitted:
-                    raise LLMError(f"the LLM stream broke off: {exc}") from exc
+                if _is_refused(exc):
+                    raise LLMUnreachable(
+                        f"the LLM server at {self.name} refuses connections ({exc.__class__.__name__}); "
+                        "check VEILLE_LLM_URL and that the server is up"
+                    ) from exc
                 if _is_unavailable(exc):
+                    if emitted:
+                        raise LLMUnavailable(
+                            f"the LLM at {self.name} went away in the middle of the answer "
+                            f"({exc.__class__.__name__}); retry: the model is restarted on the next call"
+                        ) from exc
                     raise LLMUnavailable(
                         f"the LLM server at {self.name} is unreachable or timed out ({exc.__class__.__name__}); "
                         "check VEILLE_LLM_URL and that the server is up"
                     ) from exc
+                if emitted:
+                    raise LLMError(f"the LLM stream broke off: {exc}") from exc
                 if i + 1 < len(modes) and _is_bad_request(exc):
                     continue
                 raise LLMError(f"the LLM call failed: {exc}") from exc
@@ -140,7 +197,20 @@ def _is_unavailable(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
         name = type(seen).__name__
-        if "Connect" in name or "Timeout" in name or getattr(seen, "status_code", 0) in (502, 503, 504):
+        # RemoteProtocolError / ReadError: the server died with the response half sent.
+        if any(k in name for k in ("Connect", "Timeout", "RemoteProtocol", "ReadError")) or getattr(
+            seen, "status_code", 0
+        ) in (502, 503, 504):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_refused(exc: BaseException) -> bool:
+    """Nothing was sent: the connection itself failed (refused, no route), not a request cut off."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or type(seen).__name__ == "ConnectError":
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -168,13 +238,17 @@ def build_chat_model(settings: Settings) -> ChatLLM:
         )
         return ChatLLM(chat, "openai", settings.llm_json_mode, serialise=False)
 
-    from langchain_community.chat_models import ChatLlamaCpp
-
+    if settings.llm == "none":
+        raise LLMError("VEILLE_LLM=none: no language model is configured (answers are extractive)")
     from rag.model_weights import ensure_model
 
     path = settings.llm_model_path or ensure_model(settings.model_cache_dir)
     if not path.exists():
         raise LLMError(f"VEILLE_LLM_MODEL_PATH={path} does not exist")
+    if settings.llm_process == "worker":
+        return _worker_chat_model(settings, path)
+    from langchain_community.chat_models import ChatLlamaCpp
+
     try:
         embedded = ChatLlamaCpp(
             model_path=str(path),
@@ -194,15 +268,78 @@ def build_chat_model(settings: Settings) -> ChatLLM:
     return ChatLLM(embedded, "embedded", "json_object", serialise=True)
 
 
+def _worker_chat_model(settings: Settings, path: Path) -> ChatLLM:
+    from langchain_openai import ChatOpenAI
+
+    from rag.llm_supervisor import WorkerSpec, supervisor_for
+
+    spec = WorkerSpec(
+        model_path=path,
+        n_ctx=settings.llm_ctx,
+        threads=settings.threads,
+        idle_exit_s=settings.llm_idle_exit_s,
+        start_timeout_s=settings.llm_start_timeout_s,
+    )
+    worker = supervisor_for(spec, settings.model_cache_dir / "llm-worker")
+
+    def connect(url: str) -> BaseChatModel:
+        return ChatOpenAI(
+            base_url=url,
+            model="local",
+            api_key="not-needed",  # type: ignore[arg-type]
+            temperature=0,
+            max_completion_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,  # a retry would land on a dead worker; the next request restarts it
+            # Greedy like the in-process model: llama.cpp's server defaults to top_k 40, repeat 1.1.
+            extra_body={"top_k": 1, "top_p": 1.0, "repeat_penalty": 1.0, "seed": 0},
+        )
+
+    return ChatLLM(None, "embedded", "json_object", serialise=False, worker=worker, connect=connect)
+
+
 _models: dict[str, ChatLLM] = {}
 _models_lock = threading.Lock()
 
 
 def get_llm(settings: Settings) -> ChatLLM:
     """The process-wide model for these LLM settings (loaded on first use, then shared)."""
-    fields = ("llm", "llm_url", "llm_model", "llm_model_path", "llm_ctx", "llm_max_tokens", "threads")
+    fields = (
+        "llm", "llm_url", "llm_model", "llm_model_path", "llm_ctx", "llm_max_tokens", "threads", "llm_process",
+    )  # fmt: skip
     key = "|".join(str(getattr(settings, f)) for f in fields)
     with _models_lock:
         if key not in _models:
             _models[key] = build_chat_model(settings)
         return _models[key]
+
+
+def describe_llm(settings: Settings) -> dict[str, str]:
+    """What `veille stats` and /readyz say of the LLM: backend, where it runs, llama.cpp's SIMD paths."""
+    out: dict[str, str] = {"backend": settings.llm}
+    if settings.llm == "openai":
+        out["url"] = settings.llm_url
+        out["model"] = settings.llm_model
+        return out
+    if settings.llm == "none":
+        out["answers"] = "extractive (quoted sentences)"
+        return out
+    out["process"] = settings.llm_process
+    try:
+        from rag.llm_smoke import system_info
+
+        out["llama_cpp_system_info"] = system_info()
+    except ImportError as exc:
+        out["llama_cpp_system_info"] = f"unavailable: {exc}"
+    if settings.llm_process == "worker":
+        from rag.llm_supervisor import WorkerSpec, supervisor_for
+        from rag.model_weights import FILE_NAME
+
+        path = settings.llm_model_path or settings.model_cache_dir / FILE_NAME
+        if path.exists():
+            spec = WorkerSpec(path, settings.llm_ctx, settings.threads)
+            health = supervisor_for(spec, settings.model_cache_dir / "llm-worker").health()
+            out["worker"] = f"running, pid {health['pid']}" if health else "not running (starts on the first answer)"
+        else:
+            out["worker"] = f"not started: the weights are not assembled yet at {path}"
+    return out

@@ -213,6 +213,8 @@ def ask(
         console.print_json(json.dumps(asdict(final), ensure_ascii=False, default=str))
         return
     console.print(final.text, highlight=False)
+    if final.mode == "extractive" and not final.refused:
+        console.print("[dim](extractive: quoted from the sources, no language model)[/dim]")
     if final.refused:
         console.print(f"[dim]({final.refusal_reason})[/dim]")
         if final.passages:
@@ -458,6 +460,9 @@ def stats(ctx: typer.Context) -> None:
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    from rag.llm import describe_llm
+
+    info["llm"] = describe_llm(store.settings)
     table = Table(show_header=False)
     for key, value in info.items():
         table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))

