@@ -198,15 +198,28 @@ def chat_completions(
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     def sse() -> Iterator[str]:
-        # The readable answer grows as the model writes; the verified text replaces it at the end,
-        # so clients get the checked answer as the message content (drafts can lose claims).
+        # The answer grows chunk by chunk as the model writes it. The verified text normally extends
+        # what was streamed (its [n] markers and final punctuation): that remainder is the last delta,
+        # so the content a client accumulates is the verified answer. When verification changed the
+        # text (a claim dropped, a refusal), the streamed draft cannot be taken back: the verified
+        # text follows it after a line that says so, and `veille.text` carries it alone.
         yield chunk({"role": "assistant", "content": ""})
+        sent = ""
         try:
             for ev in events:
-                if ev.kind == "final" and ev.answer is not None:
-                    svc.metrics.answered(ev.answer.refused, ev.answer.prompt_tokens, ev.answer.completion_tokens)
-                    yield chunk({"content": ev.answer.text})
-                    yield chunk({}, "stop", _veille_extra(ev.answer))
+                if ev.kind == "answer" and ev.text.startswith(sent) and len(ev.text) > len(sent):
+                    yield chunk({"content": ev.text[len(sent) :]})
+                    sent = ev.text
+                elif ev.kind == "final" and ev.answer is not None:
+                    a = ev.answer
+                    svc.metrics.answered(a.refused, a.prompt_tokens, a.completion_tokens)
+                    if a.text.startswith(sent):
+                        rest = a.text[len(sent) :]
+                    else:
+                        rest = ("\n\n" + ("Verified answer: " if a.lang == "en" else "Réponse vérifiée : ")) + a.text
+                    if rest:
+                        yield chunk({"content": rest})
+                    yield chunk({}, "stop", {**_veille_extra(a), "text": a.text})
         except (LLMUnavailable, LLMError) as exc:
             yield f"data: {json.dumps(error_body('llm_unavailable', str(exc)), ensure_ascii=False)}\n\n"
         yield "data: [DONE]\n\n"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -13,12 +14,13 @@ from index.language import detect_language
 from index.store import Filters, Store
 from index.tokens import count_tokens
 from rag import prompts
-from rag.context import render_passage, select_context
-from rag.drafts import answer_schema, parse_draft, partial_answer_text
-from rag.llm import ChatLLM, Usage, get_llm
-from rag.matching import normalise
+from rag.drafts import grounded_schema, parse_grounded, partial_answer_text
+from rag.extractive import best_sentences
+from rag.grounding import Sentence, render_numbered
+from rag.grounding import select as select_sentences
+from rag.llm import ChatLLM, LLMUnreachable, Usage, get_llm
 from rag.retrieval import HybridRetriever, Passage, QueryError
-from rag.verify import SupportedClaim, Verification, verify
+from rag.support import GroundedClaim, GroundedVerification, verify_answer
 from veille.settings import Settings
 
 
@@ -57,6 +59,7 @@ class Answer:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     llm_calls: int = 0
+    mode: Literal["generated", "extractive"] = "generated"  # extractive: quoted sentences, no LLM
 
 
 @dataclass(frozen=True)
@@ -68,52 +71,47 @@ class AnswerEvent:
     answer: Answer | None = None
 
 
-def _same_claim(a: str, b: str) -> bool:
-    x, y = normalise(a).text.rstrip(". "), normalise(b).text.rstrip(". ")
-    return x == y or (min(len(x), len(y)) > 10 and (x in y or y in x))
-
-
-def render_answer(shown: Sequence[Passage], verified: Verification) -> tuple[str, list[Citation]]:
-    """Text with [n] markers numbered by first use, and the citations they resolve to."""
-    numbers: dict[tuple[int, int, int], int] = {}
+def render_grounded(
+    shown: Sequence[Passage], sentences: Sequence[Sentence], verified: GroundedVerification
+) -> tuple[str, list[Citation]]:
+    """Text with [n] markers numbered by first use; each citation is one exact sentence of an article."""
+    numbers: dict[int, int] = {}
     citations: list[Citation] = []
-    groups: list[tuple[str, list[SupportedClaim]]] = []
-    for c in verified.claims:
-        for i, (text, members) in enumerate(groups):
-            if _same_claim(text, c.text):
-                groups[i] = (text, [*members, c])
-                break
-        else:
-            groups.append((c.text, [c]))
-    sentences = []
-    for text, members in groups:
+    parts = []
+    for claim in verified.claims:
         marks = []
-        for c in members:
-            key = (c.passage, c.quote_start, c.quote_end)
-            if key not in numbers:
-                p = shown[c.passage]
-                numbers[key] = len(citations) + 1
+        for sid in claim.sentences:
+            if sid not in numbers:
+                sent = sentences[sid - 1]
+                p = shown[sent.passage]
+                numbers[sid] = len(citations) + 1
                 citations.append(
                     Citation(
-                        n=numbers[key],
+                        n=numbers[sid],
                         article_id=p.article_id,
                         chunk_id=p.chunk_id,
                         title=p.title,
                         source=p.source,
                         date=p.date,
                         url=p.url,
-                        quote=p.text[c.quote_start : c.quote_end],
-                        start=p.start + c.quote_start,
-                        end=p.start + c.quote_end,
+                        quote=p.text[sent.start : sent.end],
+                        start=p.start + sent.start,
+                        end=p.start + sent.end,
                     )
                 )
-            marks.append(f"[{numbers[key]}]")
-        body = text.rstrip()
+            marks.append(f"[{numbers[sid]}]")
+        body = re.sub(r"\s+([.,;:!?])", r"\1", claim.text.strip())
         end = ""
-        if body and body[-1] in ".!?":
+        if body and body[-1] in ".!?…":
             body, end = body[:-1].rstrip(), body[-1]
-        sentences.append(f"{body} {''.join(dict.fromkeys(marks))}{end or '.'}")
-    return " ".join(sentences), citations
+        parts.append(f"{body} {''.join(dict.fromkeys(marks))}{end or '.'}")
+    return " ".join(parts), citations
+
+
+def streamable_text(raw: str) -> str:
+    """The answer readable so far, its final punctuation held back: the verified text then only adds
+    its [n] markers and that punctuation, so a client that appends deltas ends with the verified text."""
+    return partial_answer_text(raw).rstrip().rstrip(".!?…").rstrip()
 
 
 class Answerer:
@@ -176,7 +174,7 @@ class Answerer:
         t1 = time.perf_counter()
         candidates = self.retriever.retrieve(standalone, k=max(k or s.answer_passages, 1), filters=filters)
         timings["retrieve_s"] = time.perf_counter() - t1
-        shown = select_context(candidates, standalone, k or s.answer_passages, s.context_tokens, s.passage_tokens)
+        shown, sentences = select_sentences(candidates[: k or s.answer_passages], standalone, s.context_tokens)
         yield AnswerEvent("retrieved", passages=tuple(shown))
 
         def refusal(
@@ -203,49 +201,115 @@ class Answerer:
                 completion_tokens=completion_tokens,
             )
 
-        if not shown:
+        if not candidates:
             yield AnswerEvent("final", answer=refusal("no passage matches the question and filters", []))
             return
         lexical_match = any(p.lexical_rank is not None for p in candidates)
         best_dense = max((p.dense_score for p in candidates if p.dense_score is not None), default=-1.0)
         if not lexical_match and best_dense < s.min_dense_score:
-            yield AnswerEvent("final", answer=refusal("no passage is close enough to the question", shown))
+            yield AnswerEvent(
+                "final", answer=refusal("no passage is close enough to the question", shown or candidates[:3])
+            )
+            return
+
+        if not sentences:
+            # No sentence shares a term or a name with the question: nothing to ask the model.
+            yield AnswerEvent(
+                "final", answer=refusal("no sentence of the passages is about the question", candidates[:3])
+            )
+            return
+        same_language = all(p.lang in ("", lang) for p in shown)
+
+        def grounded(
+            text: str, verified: GroundedVerification, mode: Literal["generated", "extractive"], **extra: Any
+        ) -> Answer:
+            body, citations = render_grounded(shown, sentences, verified)
+            if mode == "extractive" and extra.pop("fallback", False):
+                body = f"{prompts.load('extractive_note', lang)} {body}"
+            timings["total_s"] = time.perf_counter() - t0
+            return Answer(
+                question=question,
+                text=body,
+                citations=citations,
+                refused=False,
+                lang=lang,
+                standalone_question=standalone,
+                passages=list(shown),
+                timings=timings,
+                llm_calls=llm_calls,
+                mode=mode,
+                **extra,
+            )
+
+        def extractive(fallback: bool, why: str = "") -> Answer:
+            picks = best_sentences(standalone, sentences, shown, limit=1)
+            if not picks:
+                reason = "no shown sentence answers the question (extractive answer)"
+                answer = refusal(f"{reason}; {why}" if why else reason, shown)
+                answer.mode = "extractive"
+                return answer
+            sent = picks[0].sentence
+            quote = " ".join(sent.text.split())
+            verified = GroundedVerification(claims=[GroundedClaim(f"« {quote} »", (sent.n,), False)])
+            return grounded(quote, verified, "extractive", fallback=fallback, refusal_reason=why)
+
+        if self.settings.llm == "none":
+            yield AnswerEvent("final", answer=extractive(fallback=False))
             return
 
         messages: list[BaseMessage] = [
             SystemMessage(prompts.render("answer_system", lang)),
             HumanMessage(
                 prompts.render(
-                    "answer_user",
-                    lang,
-                    passages="\n\n".join(f"[{i}] {render_passage(p)}" for i, p in enumerate(shown, start=1)),
-                    question=standalone,
+                    "answer_user", lang, sources=render_numbered(shown, sentences, lang), question=standalone
                 )
             ),
         ]
         usage = Usage()
         raw = ""
         shown_text = ""
-        for delta in self.llm.stream(messages, schema=answer_schema(len(shown)), usage=usage):
-            raw += delta
-            yield AnswerEvent("token", token=delta)
-            readable = partial_answer_text(raw)
-            if readable != shown_text:
-                shown_text = readable
-                yield AnswerEvent("answer", text=readable)
+        try:
+            stream = self.llm.stream(
+                messages, schema=grounded_schema(len(sentences)), max_tokens=s.answer_max_tokens, usage=usage
+            )
+            for delta in stream:
+                raw += delta
+                yield AnswerEvent("token", token=delta)
+                readable = streamable_text(raw)
+                if readable != shown_text:
+                    shown_text = readable
+                    yield AnswerEvent("answer", text=readable)
+        except LLMUnreachable as exc:
+            # Nothing was asked of the model: the sources can still answer, extractively and said so.
+            yield AnswerEvent("final", answer=extractive(fallback=True, why=f"LLM unreachable: {exc}"))
+            return
         llm_calls += 1
         timings["llm_first_token_s"] = usage.first_token_s or usage.total_s
         timings["llm_s"] = usage.total_s
         prompt_tokens = usage.prompt_tokens or self.llm.count_tokens(messages)
-        draft = parse_draft(raw)
-        verified = verify(draft, shown, standalone)
-        dropped = [f"{c.text} — {why}" for c, why in verified.dropped]
-        if not verified.claims:
-            reason = "the model found no answer in the passages" if not draft.claims else "no claim could be verified"
+        draft = parse_grounded(raw)
+        if not draft.answer or (not draft.ids and draft.structured):
+            reason = "the model found no answer in the sentences shown"
+            if draft.answer:
+                reason = "the model's answer names no sentence"
             yield AnswerEvent(
                 "final",
                 answer=refusal(
                     reason,
+                    shown,
+                    dropped_claims=[draft.answer] if draft.answer else [],
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                ),
+            )
+            return
+        verified = verify_answer(draft.answer, draft.ids, sentences, shown, standalone, same_language)
+        dropped = [f"{c} — {why}" for c, why in verified.dropped]
+        if not verified.claims:
+            yield AnswerEvent(
+                "final",
+                answer=refusal(
+                    "no claim could be verified",
                     shown,
                     dropped_claims=dropped,
                     prompt_tokens=prompt_tokens,
@@ -253,23 +317,15 @@ class Answerer:
                 ),
             )
             return
-        text, citations = render_answer(shown, verified)
-        timings["total_s"] = time.perf_counter() - t0
         yield AnswerEvent(
             "final",
-            answer=Answer(
-                question=question,
-                text=text,
-                citations=citations,
-                refused=False,
-                lang=lang,
-                standalone_question=standalone,
-                passages=list(shown),
+            answer=grounded(
+                draft.answer,
+                verified,
+                "generated",
                 dropped_claims=dropped,
-                timings=timings,
                 prompt_tokens=prompt_tokens,
                 completion_tokens=usage.completion_tokens,
-                llm_calls=llm_calls,
             ),
         )
 

@@ -1,60 +1,16 @@
-"""Parsing what the model wrote into a Draft: claims, each with a source number and a quote.
+"""Parsing what the model wrote: a grounded answer's sentence ids and text, lenient JSON for digests.
 
 Tolerant on purpose: JSON (possibly cut off by the token limit), JSON under
 other key names, or plain text with [n] markers from a server without JSON mode.
-Nothing here is trusted; `rag.verify` checks every claim.
+Nothing here is trusted; `rag.support` checks every claim.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from index.sentences import split_sentences
-
-
-@dataclass(frozen=True)
-class Claim:
-    text: str
-    source: int | None  # 1-based passage number the model named
-    quote: str = ""
-
-
-@dataclass
-class Draft:
-    found: bool
-    claims: list[Claim] = field(default_factory=list)
-    raw: str = ""
-    structured: bool = True
-
-
-ANSWER_SCHEMA_KEYS = ("trouve", "elements")
-
-
-def answer_schema(n_passages: int, max_claims: int = 3) -> dict[str, Any]:
-    """JSON schema of the answer: the grammar that constrains the embedded model."""
-    return {
-        "type": "object",
-        "properties": {
-            "trouve": {"type": "boolean"},
-            "elements": {
-                "type": "array",
-                "maxItems": max_claims,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "source": {"type": "integer", "enum": list(range(1, n_passages + 1))},
-                        "extrait": {"type": "string"},
-                        "reponse": {"type": "string"},
-                    },
-                    "required": ["source", "extrait", "reponse"],
-                },
-            },
-        },
-        "required": ["trouve", "elements"],
-    }
 
 
 def _close_json(text: str) -> str:
@@ -108,41 +64,6 @@ def _pick(d: dict[str, Any], *keys: str) -> Any:
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
 
-def _from_text(raw: str) -> Draft:
-    claims = []
-    for sentence in split_sentences(raw):
-        nums = [int(n) for n in _MARKER.findall(sentence)]
-        text = _MARKER.sub("", sentence).strip()
-        if text:
-            claims.append(Claim(text=text, source=nums[0] if nums else None))
-    return Draft(found=bool(claims), claims=claims, raw=raw, structured=False)
-
-
-def parse_draft(raw: str) -> Draft:
-    data = load_json_lenient(raw)
-    if not isinstance(data, dict):
-        return _from_text(raw) if raw.strip() else Draft(found=False, raw=raw)
-    items = _pick(data, "elements", "claims", "affirmations", "answers", "reponses")
-    claims = []
-    if isinstance(items, list):
-        for it in items:
-            if not isinstance(it, dict):
-                continue
-            text = _pick(it, "reponse", "réponse", "answer", "text", "texte")
-            quote = _pick(it, "extrait", "quote", "citation", "evidence")
-            source = _pick(it, "source", "n", "passage", "id")
-            if not isinstance(text, str) or not text.strip():
-                continue
-            try:
-                num = int(source) if source is not None else None
-            except (TypeError, ValueError):
-                m = _MARKER.search(str(source))
-                num = int(m.group(1)) if m else None
-            claims.append(Claim(_MARKER.sub("", text).strip(), num, quote if isinstance(quote, str) else ""))
-    found = _pick(data, "trouve", "found", "answerable")
-    return Draft(found=bool(found) if found is not None else bool(claims), claims=claims, raw=raw)
-
-
 _PARTIAL_TEXT = re.compile(r'"(?:reponse|réponse|answer)"\s*:\s*"((?:[^"\\]|\\.)*)')
 
 
@@ -155,3 +76,56 @@ def partial_answer_text(raw: str) -> str:
         except json.JSONDecodeError:
             parts.append(m.group(1).rstrip("\\"))
     return " ".join(p.strip() for p in parts if p.strip())
+
+
+# -- sentence-grounded answers (rag.grounding): {"ids": [...], "answer": "..."} ---------------------
+
+
+@dataclass
+class GroundedDraft:
+    ids: list[int]
+    answer: str
+    raw: str = ""
+    structured: bool = True
+
+
+def grounded_schema(n_sentences: int, max_ids: int = 3, max_chars: int = 300) -> dict[str, Any]:
+    """JSON schema of a grounded answer: ids first (the model picks its evidence, then words it),
+    a bounded answer string (every generated token costs ~8 prompt tokens on a CPU)."""
+    return {
+        "type": "object",
+        "properties": {
+            "ids": {
+                "type": "array",
+                "items": {"type": "integer", "enum": list(range(1, max(n_sentences, 1) + 1))},
+                "maxItems": max_ids,
+            },
+            "answer": {"type": "string", "maxLength": max_chars},
+        },
+        "required": ["ids", "answer"],
+    }
+
+
+def _ints(value: Any) -> list[int]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for it in items:
+        if isinstance(it, bool):
+            continue
+        if isinstance(it, int):
+            out.append(it)
+        else:
+            out += [int(n) for n in re.findall(r"\d{1,3}", str(it))]
+    return out
+
+
+def parse_grounded(raw: str) -> GroundedDraft:
+    """The ids and answer the model wrote: JSON (possibly cut off), or plain text with [n] markers."""
+    data = load_json_lenient(raw)
+    if isinstance(data, dict):
+        ids = _ints(_pick(data, "ids", "phrases", "sources", "sentences") or [])
+        answer = _pick(data, "answer", "reponse", "réponse", "text")
+        return GroundedDraft(ids, _MARKER.sub("", answer).strip() if isinstance(answer, str) else "", raw)
+    text = raw.strip()
+    ids = [int(n) for n in _MARKER.findall(text)]
+    return GroundedDraft(ids, " ".join(_MARKER.sub("", text).split()), raw, structured=False)

@@ -31,13 +31,13 @@ def test_every_template_renders_without_leftover_placeholders() -> None:
     for path in prompts.PROMPTS_DIR.glob("*.txt"):
         name, lang, _ = path.name.split(".")
         text = prompts.render(
-            name, lang, question="Q", passages="P", history="H", units="U", n="2", facts="F", answer="A"
+            name, lang, question="Q", passages="P", sources="S", history="H", units="U", n="2", facts="F", answer="A"
         )
         assert "{{" not in text and "}}" not in text and "{question}" not in text, path.name
 
 
 def test_answers_and_digests_send_rendered_prompts(sample_store: SampleStore, tmp_path: Any) -> None:
-    reply = json.dumps({"trouve": False, "elements": [], "titre": "t", "points": ["a", "b", "c"]})
+    reply = json.dumps({"ids": [], "answer": "", "titre": "t", "points": ["a", "b", "c"]})
     model = RecordingModel(responses=[reply])
     llm = ChatLLM(model, backend="openai", json_mode="none", serialise=False)
     Answerer(sample_store.store, llm=llm).answer("Qui dirige la délégation russe ?")
@@ -48,4 +48,4 @@ def test_answers_and_digests_send_rendered_prompts(sample_store: SampleStore, tm
         for m in messages:
             assert "{{" not in str(m.content) and "}}" not in str(m.content)
     system = str(model.sent[0][0].content)
-    assert '{"trouve": true' in system
+    assert '{"ids": [<numéros>], "answer"' in system

@@ -1,0 +1,225 @@
+"""Is an answer supported by the sentences it cites, and are they about what the question asks?
+
+The model names sentence ids; nothing it writes is trusted. Each claim (a sentence of the answer):
+1. its names and numbers must stand in its cited sentences or their immediate neighbours;
+2. its content words too (stems, a word family counts), except words the question itself gives, and
+   up to a small allowance for paraphrase; across languages (an English answer over French articles)
+   only names and numbers can be compared;
+3. the cited sentence, with the one before it and its article's title, must be about the question:
+   it must hold the question's names and enough of its terms, and not a different "X Y" where the
+   question asks about "X Z" ("la délégation ukrainienne" is not "la délégation russe").
+A claim whose cited ids fail is re-attached to the shown sentence that passes, if one does; a
+claim nothing supports is dropped. Each rule's share of wrong answers stopped against right
+answers refused was measured on PIAF dev (benchmarks/answers.py, see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from index.french import analyze, fold
+from index.sentences import split_sentences
+from rag.grounding import Sentence, neighbours
+from rag.retrieval import Passage
+from rag.verify import (
+    GENERIC_CAPITALISED,
+    _bare_or_contradicted,
+    _near,
+    _qualifier_mismatch,
+    key_details,
+    missing_details,
+)
+
+# Share of the question's terms that the cited sentence (with the one before it and the title) must
+# hold, and how many of the answer's content words may be absent from its support (paraphrase).
+MIN_QUESTION_COVERAGE = 0.5
+UNSUPPORTED_WORDS_ALLOWED = 1
+
+
+# Words that frame an answer rather than assert content: a negation or a "selon" restates the source.
+_FRAME_WORDS = frozenset(
+    analyze("oui non aucun aucune jamais rien personne selon yes no not none never nothing according")
+)
+
+
+@dataclass(frozen=True)
+class GroundedClaim:
+    text: str
+    sentences: tuple[int, ...]  # ids (Sentence.n) of the supporting sentences
+    repaired: bool  # supported by other sentences than the model named
+
+
+@dataclass
+class GroundedVerification:
+    claims: list[GroundedClaim] = field(default_factory=list)
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The rules, each switchable, so each one's effect can be measured (benchmarks/answers.py)."""
+
+    details: bool = True
+    content_words: bool = True
+    aboutness: bool = True
+    min_question_coverage: float = MIN_QUESTION_COVERAGE
+    unsupported_allowed: int = UNSUPPORTED_WORDS_ALLOWED
+
+
+def question_names(question: str) -> set[str]:
+    """The capitalised words of the question past its first word: what it is about by name."""
+    words = re.findall(r"[\w'’-]+", question)
+    out = set()
+    for w in words[1:]:
+        # "Bordeaux-Toulouse" names two places, each of which must be there.
+        for part in re.split(r"[-'’]", w):
+            if part[:1].isupper() and fold(part) not in GENERIC_CAPITALISED and len(part) > 1:
+                out.add(fold(part))
+    return out
+
+
+def _window(group: Sequence[Sentence], sentences: Sequence[Sentence]) -> str:
+    ids = {s.n for s in group}
+    for s in group:
+        ids.update(x.n for x in neighbours(sentences, s))
+    return " ".join(sentences[i - 1].text for i in sorted(ids))
+
+
+def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequence[Passage], question: str,
+           judge: Judge) -> str | None:  # fmt: skip
+    """Why the group is not about the question (None when it is)."""
+    first = min(group, key=lambda s: s.n)
+    before = [x for x in neighbours(sentences, first) if x.n < first.n]
+    title = shown[first.passage].title
+    context = " ".join([title, *(x.text for x in before), *(s.text for s in group)])
+    folded = fold(context)
+    names = [n for n in question_names(question) if not re.search(rf"\b{re.escape(n[: max(4, len(n) - 2)])}", folded)]
+    if names:
+        return f"the cited sentence does not mention {', '.join(sorted(names))}, which the question names"
+    q_terms = set(analyze(question))
+    if q_terms:
+        have = set(analyze(context))
+        covered = sum(1 for t in q_terms if _near(t, have))
+        if covered < judge.min_question_coverage * len(q_terms):
+            return f"the cited sentence is not about the question ({covered} of its {len(q_terms)} terms)"
+        # Each cited sentence on its own: the qualifier must be in that sentence itself ("russo-américains"
+        # in a title, or "délégation russe" in the sentence before, does not make "une délégation
+        # ukrainienne" the Russian one).
+        for sent in group:
+            mismatch = _qualifier_mismatch(question, sent.text, set(analyze(sent.text)))
+            if mismatch:
+                return f"the cited sentence is about something else: {mismatch}"
+    return None
+
+
+def check(claim: str, group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequence[Passage],
+          question: str, same_language: bool, judge: Judge) -> tuple[str | None, tuple[Sentence, ...]]:  # fmt: skip
+    """Why `group` does not support `claim` as an answer to `question` (None when it does), and the
+    sentences the citation must show: a neighbour that holds one of the claim's names or numbers is
+    cited too, and is part of what must be about the question."""
+    used = tuple(sorted(set(group), key=lambda x: x.n))
+    if judge.details:
+        missing = missing_details(claim, " ".join(x.text for x in used))
+        if missing:
+            for nb in [n for s in used for n in neighbours(sentences, s)]:
+                if nb in used:
+                    continue
+                still = missing_details(claim, " ".join(x.text for x in (*used, nb)))
+                if len(still) < len(missing):
+                    used, missing = tuple(sorted({*used, nb}, key=lambda x: x.n)), still
+            if missing:
+                return f"detail(s) not in the cited sentences: {', '.join(missing)}", used
+    window = _window(used, sentences)
+    if judge.content_words and same_language:
+        have = set(analyze(window)) | set(analyze(question))
+        unsupported = [t for t in dict.fromkeys(analyze(claim)) if t not in _FRAME_WORDS and not _near(t, have)]
+        if len(unsupported) > judge.unsupported_allowed:
+            return f"words not in the cited sentences: {', '.join(unsupported)}", used
+    if judge.aboutness and same_language:
+        return _about(used, sentences, shown, question, judge), used
+    if judge.aboutness:
+        # Across languages the question's terms cannot be compared; its names can.
+        folded = fold(window + " " + shown[used[0].passage].title)
+        names = [n for n in question_names(question) if n[:4] not in folded]
+        if names:
+            return f"the cited sentence does not mention {', '.join(sorted(names))}, which the question names", used
+    return None, used
+
+
+def _by_overlap(claim: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+    """Shown sentences that share the claim's names, numbers or content words, best first."""
+    terms = set(analyze(claim))
+    details = key_details(claim)
+    scored = []
+    for s in sentences:
+        have = set(analyze(s.text))
+        score = len(terms & have) + 2 * sum(1 for d in details if not missing_details(d, s.text))
+        if score:
+            scored.append((score, -s.n, s))
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    return [s for _, _, s in scored[:8]]
+
+
+def _runs(cited: Sequence[Sentence]) -> list[tuple[Sentence, ...]]:
+    """Runs of two or more consecutive sentences (same passage) among the cited ones."""
+    ordered = sorted(set(cited), key=lambda s: s.n)
+    runs: list[list[Sentence]] = []
+    for s in ordered:
+        if runs and runs[-1][-1].n == s.n - 1 and runs[-1][-1].passage == s.passage:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return [tuple(r) for r in runs if len(r) > 1]
+
+
+def verify_answer(
+    answer: str,
+    ids: Sequence[int],
+    sentences: Sequence[Sentence],
+    shown: Sequence[Passage],
+    question: str,
+    same_language: bool = True,
+    judge: Judge | None = None,
+) -> GroundedVerification:
+    judge = judge or Judge()
+    result = GroundedVerification()
+    cited = [sentences[i - 1] for i in dict.fromkeys(ids) if 1 <= i <= len(sentences)]
+    claims = [c.strip() for c in split_sentences(answer.strip())] or [answer.strip()]
+    for claim in claims:
+        if not re.search(r"\w", claim):
+            continue
+        found: tuple[tuple[Sentence, ...], bool] | None = None
+        reason = "it names no sentence"
+        # Each cited sentence alone first (with its neighbours for names and numbers), then runs of
+        # consecutive cited sentences of one article: sentences of different articles are not
+        # pooled, or a name from one and the subject of another would pass together.
+        groups: list[tuple[Sentence, ...]] = [(s,) for s in cited]
+        groups += _runs(cited)
+        for group in groups:
+            why, used = check(claim, group, sentences, shown, question, same_language, judge)
+            if why is None:
+                found = (used, False)
+                break
+            reason = why
+        if found is None:
+            # A wrong id: the claim may stand in another shown sentence.
+            for s in _by_overlap(claim, sentences):
+                if s in cited:
+                    continue
+                why, used = check(claim, (s,), sentences, shown, question, same_language, judge)
+                if why is None:
+                    found = (used, True)
+                    break
+        if found is None:
+            result.dropped.append((claim, reason))
+            continue
+        group, repaired = found
+        text = claim
+        if _bare_or_contradicted(claim, " ".join(s.text for s in group)):
+            # "Oui." says nothing checkable, and small models say "Oui" to a negated source:
+            # the sentence itself is the honest answer.
+            text = " ".join(" ".join(s.text.split()) for s in group)
+        result.claims.append(GroundedClaim(text, tuple(s.n for s in group), repaired))
+    return result
