@@ -48,6 +48,7 @@ def answer_out(a: Answer) -> dict[str, Any]:
         timings={k: round(v, 3) for k, v in a.timings.items()},
         prompt_tokens=a.prompt_tokens,
         completion_tokens=a.completion_tokens,
+        mode=a.mode,
     ).model_dump()
 
 

@@ -141,6 +141,9 @@ class AnswerOut(BaseModel):
     timings: dict[str, float]
     prompt_tokens: int | None
     completion_tokens: int | None
+    # "generated" (the LLM's words, verified) or "extractive" (a source sentence quoted: VEILLE_LLM=none,
+    # or the LLM unreachable, or the model's words failed and a sentence it named answers by itself).
+    mode: Literal["generated", "extractive"] = "generated"
 
 
 class DigestRequest(BaseModel):

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.french import analyze
+from index.language import detect_language
 from index.models import Article, Chunk
 from index.writers import is_abandoned
 
@@ -302,6 +303,7 @@ class Catalog:
         is left to that writer.
         """
         titles = {a.id: a.title for a in articles}
+        langs = {a.id: a.lang for a in articles}
         if vectors is not None and len(vectors) != len(chunks):
             raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
         with self.transaction() as db:
@@ -316,7 +318,8 @@ class Catalog:
                     'INSERT INTO chunks (id, article_id, idx, start, "end", n_tokens) VALUES (?, ?, ?, ?, ?, ?)',
                     (c.id, c.article_id, c.index, c.start, c.end, c.n_tokens),
                 )
-                terms = " ".join(analyze(f"{titles.get(c.article_id, '')}\n{c.text}", variants=True))
+                text = f"{titles.get(c.article_id, '')}\n{c.text}"
+                terms = " ".join(analyze(text, variants=True, lang=langs.get(c.article_id, "fr")))
                 db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
                 added.update(_distinct_terms(terms))
                 if vectors is not None:
@@ -666,6 +669,10 @@ class Catalog:
         still reads the whole question.
         """
         terms = list(dict.fromkeys(analyze(query)))
+        if detect_language(query) == "en":
+            # An English question may be about English articles (indexed with English rules) or
+            # French ones (French rules): both analyses are searched.
+            terms = list(dict.fromkeys([*analyze(query, lang="en"), *terms]))
         if max_postings:
             terms = self._rarest(terms, max_postings)
         if not terms:

@@ -1,4 +1,4 @@
-"""French-aware analysis for the lexical index: the same function for texts and queries."""
+"""French-aware analysis for the lexical index (English for English articles): the same for texts and queries."""
 
 from __future__ import annotations
 
@@ -27,6 +27,20 @@ _STOPWORDS = frozenset(
 )
 
 _stemmer = snowballstemmer.stemmer("french")
+
+# English articles (lang "en") get English stop words and stemming: "negotiated" and "negotiations"
+# meet, which the French rules leave apart.
+_EN_STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her
+    here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+    now of off on once only or other our ours out over own same she should so some such than that the their
+    theirs them then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself s t don doesn didn isn wasn aren weren
+    """.split()
+)
+_en_stemmer = snowballstemmer.stemmer("english")
 
 
 def _strip_accents(text: str) -> str:
@@ -61,13 +75,22 @@ def word_terms(text: str) -> list[str | None]:
     return [None if bare is None else _term(word) for word, bare in _words(text)]
 
 
-def analyze(text: str, *, variants: bool = False) -> list[str]:
+@lru_cache(maxsize=100_000)
+def _term_en(word: str) -> str:
+    return word if word.isdigit() else _strip_accents(str(_en_stemmer.stemWord(word)))
+
+
+def analyze(text: str, *, variants: bool = False, lang: str = "fr") -> list[str]:
     """Index terms: folded, stopwords out, Snowball-stemmed; numbers kept as they are.
 
     With `variants` (for indexed texts), a word whose accent-less form stems differently
     also gives that stem ('sécurité' → 'secur' and 'securit'), so that a query typed
-    without accents ('securite' → 'securit') still finds it.
+    without accents ('securite' → 'securit') still finds it. `lang="en"` analyses English
+    (its stop words and stemmer); every other language gets the French rules.
     """
+    if lang == "en":
+        words = _TOKEN.findall(unicodedata.normalize("NFC", text).casefold())
+        return [_term_en(w) for w in words if (len(w) > 1 or w.isdigit()) and w not in _EN_STOPWORDS]
     terms = []
     for word, bare in _words(text):
         if bare is None:

@@ -60,6 +60,8 @@ class Answer:
     completion_tokens: int | None = None
     llm_calls: int = 0
     mode: Literal["generated", "extractive"] = "generated"  # extractive: quoted sentences, no LLM
+    sentences: list[Sentence] = field(default_factory=list)  # the numbered sentences the model read
+    raw_output: str = ""  # what the model wrote, before verification (for evaluation and debugging)
 
 
 @dataclass(frozen=True)
@@ -166,10 +168,13 @@ class Answerer:
         timings: dict[str, float] = {}
         llm_calls = 0
         standalone = question
-        if history:
+        if history and s.llm != "none":
             usage = Usage()
-            standalone = self.condense(question, history, lang, usage)
-            llm_calls += 1
+            try:
+                standalone = self.condense(question, history, lang, usage)
+                llm_calls += 1
+            except LLMUnreachable:
+                pass  # the answer below falls back to quoting the sources, on the question as asked
             timings["condense_s"] = usage.total_s
         t1 = time.perf_counter()
         candidates = self.retriever.retrieve(standalone, k=max(k or s.answer_passages, 1), filters=filters)
@@ -199,8 +204,11 @@ class Answerer:
                 dropped_claims=list(dropped_claims),
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
+                sentences=list(sentences),
+                raw_output=raw,
             )
 
+        raw = ""
         if not candidates:
             yield AnswerEvent("final", answer=refusal("no passage matches the question and filters", []))
             return
@@ -238,6 +246,8 @@ class Answerer:
                 timings=timings,
                 llm_calls=llm_calls,
                 mode=mode,
+                sentences=list(sentences),
+                raw_output=raw,
                 **extra,
             )
 
@@ -266,7 +276,6 @@ class Answerer:
             ),
         ]
         usage = Usage()
-        raw = ""
         shown_text = ""
         try:
             stream = self.llm.stream(
@@ -305,6 +314,17 @@ class Answerer:
             return
         verified = verify_answer(draft.answer, draft.ids, sentences, shown, standalone, same_language)
         dropped = [f"{c} — {why}" for c, why in verified.dropped]
+        rescued = False
+        if not verified.claims and s.answer_rescue:
+            # The model's words failed the checks but the sentences it named may still answer: one
+            # that is about the question and holds what it asks for is quoted instead of refusing.
+            picks = best_sentences(standalone, sentences, shown, among=draft.ids)
+            if picks:
+                quote = " ".join(picks[0].sentence.text.split())
+                verified = GroundedVerification(
+                    claims=[GroundedClaim(f"« {quote} »", (picks[0].sentence.n,), True)], dropped=verified.dropped
+                )
+                rescued = True
         if not verified.claims:
             yield AnswerEvent(
                 "final",
@@ -322,7 +342,7 @@ class Answerer:
             answer=grounded(
                 draft.answer,
                 verified,
-                "generated",
+                "extractive" if rescued else "generated",
                 dropped_claims=dropped,
                 prompt_tokens=prompt_tokens,
                 completion_tokens=usage.completion_tokens,

@@ -73,16 +73,24 @@ class Pick:
 
 
 def best_sentences(
-    question: str, sentences: Sequence[Sentence], shown: Sequence[Passage], limit: int = 1, judge: Judge | None = None
+    question: str,
+    sentences: Sequence[Sentence],
+    shown: Sequence[Passage],
+    limit: int = 1,
+    judge: Judge | None = None,
+    among: Sequence[int] | None = None,
 ) -> list[Pick]:
-    """The shown sentences that answer the question, best first (empty: refuse)."""
+    """The shown sentences that answer the question, best first (empty: refuse); `among`: only those ids."""
     judge = judge or Judge()
     q_terms = set(analyze(question))
     if not q_terms and not question_names(question):
         return []
     kind = expected_kind(question)
     picks = []
+    allowed = set(among) if among is not None else None
     for s in sentences:
+        if allowed is not None and s.n not in allowed:
+            continue
         if _about((s,), sentences, shown, question, judge) is not None:
             continue
         if not _has_kind(kind, s.text, question) or _new_terms(s.text, question) < 1:

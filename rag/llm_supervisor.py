@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,7 @@ class Supervisor:
         return int(state["pid"]) if state else None
 
     def stop(self) -> None:
-        """End the worker (tests, `veille llm stop`); the next call starts a new one."""
+        """End the worker; the next call starts a new one."""
         with self._local:
             state = self._read_state()
             if state is not None:
@@ -223,3 +224,33 @@ def supervisor_for(spec: WorkerSpec, state_dir: Path) -> Supervisor:
         if k not in _supervisors:
             _supervisors[k] = Supervisor(spec, state_dir)
         return _supervisors[k]
+
+
+def worker_pids(state_dir: Path) -> set[int]:
+    """The pids of the workers recorded in `state_dir`."""
+    pids = set()
+    for state_file in state_dir.glob("*.json"):
+        try:
+            pids.add(int(json.loads(state_file.read_text())["pid"]))
+        except (OSError, ValueError, KeyError):
+            continue
+    return pids
+
+
+def stop_all(state_dir: Path, keep: Collection[int] = ()) -> int:
+    """End the workers recorded in `state_dir` but those in `keep` (the end of a test session leaves
+    the workers that were running before it: a developer's benchmark, say)."""
+    stopped = 0
+    for state_file in state_dir.glob("*.json"):
+        try:
+            pid = int(json.loads(state_file.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if pid in keep:
+            continue
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                stopped += 1
+        state_file.unlink(missing_ok=True)
+    return stopped

@@ -66,6 +66,61 @@ class Judge:
     aboutness: bool = True
     min_question_coverage: float = MIN_QUESTION_COVERAGE
     unsupported_allowed: int = UNSUPPORTED_WORDS_ALLOWED
+    answer_kind: bool = True
+
+
+_MONTHS = (
+    "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|"
+    "march|april|may|june|july|august|september|october|november|december"
+)
+_ASKS = [
+    ("number", re.compile(r"^\W*(combien|how (many|much))\b|\bquel(le)?s? (est |sont |etait )?(le |la |les )?"
+                          r"(nombre|montant|prix|taux|age|population|superficie|hauteur|longueur|distance|"
+                          r"pourcentage|part)\b")),
+    ("date", re.compile(r"^\W*(quand|depuis quand|jusqu'a quand|when)\b|\b(en|a|de) quelle (annee|date|epoque)|"
+                        r"\bquel(le)? (annee|date|jour|siecle|mois|epoque)\b|\b(what|which) (year|date|day)\b")),
+    ("place", re.compile(r"^\W*(ou|where|d'ou)\b|\b(dans|de|en) quel(le)?s? (ville|pays|region|lieu|endroit|"
+                         r"continent|departement|quartier)\b|\bin which (city|country|region|place)\b")),
+]  # fmt: skip
+_SAYS = {
+    "number": re.compile(
+        r"\d|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|"
+        r"cinquante|soixante|cent|cents|mille|million|millions|milliard|milliards|moitie|tiers|quart|dizaine|"
+        r"dizaines|centaine|centaines|douzaine|aucun|aucune|plusieurs|one|two|three|four|five|six|seven|eight|"
+        r"nine|ten|hundred|thousand|million|billion|half|dozen|none)\b"
+    ),
+    "date": re.compile(
+        rf"\d|\b({_MONTHS}|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
+        r"thursday|friday|saturday|sunday|hier|demain|aujourd|week-end|semaine|mois|annee|annees|an|ans|siecle|"
+        r"siecles|epoque|debut|fin|milieu|printemps|ete|automne|hiver|yesterday|tomorrow|today|week|month|year|"
+        r"years|century|early|late)\b"
+    ),
+    # On the casefolded text with its accents: "à" (at) is not "a" (has); "en" and "est" are too
+    # often something else ("il en a", "il est") to count.
+    "place": re.compile(
+        r"\b(à|au|aux|dans|sur|sous|près|le long|chez|vers|entre|devant|derrière|nord|sud|ouest|centre|"
+        r"ville|pays|région|at|in|on|near|along|inside|north|south|east|west)\b"
+    ),
+}
+
+
+def asked_kind(question: str) -> str | None:
+    """What the question asks for, when its form says it: a number, a date, a place."""
+    q = fold(question).strip()
+    for kind, pattern in _ASKS:
+        if pattern.search(q):
+            return kind
+    return None
+
+
+def says_kind(kind: str, claim: str) -> bool:
+    """Whether the claim holds something of that kind; a place is a name (a capital past the first
+    letter) or a spatial phrase ("le long de la ligne de front", "dans l'ouest")."""
+    if kind == "place" and any(
+        fold(w) not in GENERIC_CAPITALISED for w in re.findall(r"\b[A-ZÀ-ÖØ-Þ][\w-]+", claim)
+    ):
+        return True
+    return _SAYS[kind].search(claim.casefold() if kind == "place" else fold(claim)) is not None
 
 
 def question_names(question: str) -> set[str]:
@@ -78,6 +133,12 @@ def question_names(question: str) -> set[str]:
             if part[:1].isupper() and fold(part) not in GENERIC_CAPITALISED and len(part) > 1:
                 out.add(fold(part))
     return out
+
+
+def _date_words(iso: str) -> str:
+    """'2025-12-18' -> '2025': the year, which a claim may take from its article's date (a day may not:
+    "le 18 décembre" must be said by the sentence, not borrowed from the day it was published)."""
+    return iso[:4] if iso[:4].isdigit() else ""
 
 
 def _window(group: Sequence[Sentence], sentences: Sequence[Sentence]) -> str:
@@ -94,7 +155,9 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
     before = [x for x in neighbours(sentences, first) if x.n < first.n]
     title = shown[first.passage].title
     context = " ".join([title, *(x.text for x in before), *(s.text for s in group)])
-    folded = fold(context)
+    # Names may stand two sentences back ("Witkoff et Kushner… Les deux… Ils ont rencontré Poutine").
+    earlier = [x for b in before for x in neighbours(sentences, b) if x.n < b.n]
+    folded = fold(" ".join([context, *(x.text for x in earlier)]))
     names = [n for n in question_names(question) if not re.search(rf"\b{re.escape(n[: max(4, len(n) - 2)])}", folded)]
     if names:
         return f"the cited sentence does not mention {', '.join(sorted(names))}, which the question names"
@@ -121,16 +184,22 @@ def check(claim: str, group: Sequence[Sentence], sentences: Sequence[Sentence], 
     cited too, and is part of what must be about the question."""
     used = tuple(sorted(set(group), key=lambda x: x.n))
     if judge.details:
-        missing = missing_details(claim, " ".join(x.text for x in used))
+        # The article's date is shown with it: "les 14 et 15 décembre 2025" may take its year from there.
+        dated = " ".join(x.text for x in used) + " " + _date_words(shown[used[0].passage].date)
+        missing = missing_details(claim, dated)
         if missing:
             for nb in [n for s in used for n in neighbours(sentences, s)]:
                 if nb in used:
                     continue
-                still = missing_details(claim, " ".join(x.text for x in (*used, nb)))
+                still = missing_details(claim, " ".join(x.text for x in (*used, nb)) + " " + dated)
                 if len(still) < len(missing):
                     used, missing = tuple(sorted({*used, nb}, key=lambda x: x.n)), still
             if missing:
                 return f"detail(s) not in the cited sentences: {', '.join(missing)}", used
+    if judge.answer_kind:
+        kind = asked_kind(question)
+        if kind is not None and not says_kind(kind, claim):
+            return f"the question asks for a {kind} and the answer gives none", used
     window = _window(used, sentences)
     if judge.content_words and same_language:
         have = set(analyze(window)) | set(analyze(question))

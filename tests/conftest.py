@@ -29,7 +29,14 @@ def _isolated_environment() -> Iterator[None]:
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
         mp.setenv("ANONYMIZED_TELEMETRY", "False")
+        # The model's worker outlives no test run: it is stopped below, and exits by itself if not.
+        mp.setenv("VEILLE_LLM_IDLE_EXIT_S", "300")
+        from rag.llm_supervisor import stop_all, worker_pids
+
+        workers = Settings().model_cache_dir / "llm-worker"
+        before = worker_pids(workers)
         yield
+        stop_all(workers, keep=before)
 
 
 @pytest.fixture(scope="session")

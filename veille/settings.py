@@ -72,12 +72,16 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(default=0.0, ge=0)
 
     # Answers.
+    # Retrieved passages whose sentences may be shown, and the tokens of sentences the model reads
+    # (rag.grounding.select): at ~60 prompt tokens/s on 2 cores, the budget is most of an answer's time.
     answer_passages: int = Field(default=4, ge=1, le=20)
-    context_tokens: int = Field(default=420, ge=64, le=16000)
+    context_tokens: int = Field(default=220, ge=64, le=16000)
     # Tokens an answer may generate: sentence ids and a short answer need ~15-40; each generated token
     # costs as much as ~8 prompt tokens on a CPU, so the bound is the latency's.
     answer_max_tokens: int = Field(default=96, ge=16, le=4096)
-    passage_tokens: int = Field(default=130, ge=32, le=4000)
+    # When the model's answer fails verification, quote one of the sentences it named if that sentence
+    # answers the question by itself (rag.extractive): measured in benchmarks/answers.py --ablate.
+    answer_rescue: bool = True
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
     # Below this cosine, with no lexical match either, nothing is relevant: refuse without an LLM call.
     min_dense_score: float = Field(default=0.78, ge=-1, le=1)

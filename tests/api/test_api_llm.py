@@ -4,6 +4,7 @@ OpenAI-compatible chat through the official `openai` client, digests, and prompt
 from __future__ import annotations
 
 import json
+import time
 
 import openai
 import pytest
@@ -54,11 +55,21 @@ def test_openai_client_chats_with_the_corpus(corpus: Server) -> None:
         ],
         stream=True,
     )
-    chunks = list(follow)
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert "Umerov" in text
+    arrivals: list[tuple[float, str]] = []
+    started = time.perf_counter()
+    chunks = []
+    for ch in follow:
+        chunks.append(ch)
+        if ch.choices and ch.choices[0].delta.content:
+            arrivals.append((time.perf_counter() - started, ch.choices[0].delta.content))
+    text = "".join(piece for _, piece in arrivals)
+    assert "Umerov" in text and "[1]" in text
     assert chunks[-1].choices[0].finish_reason == "stop"
-    assert (chunks[-1].model_extra or {})["veille"]["citations"]
+    extra = (chunks[-1].model_extra or {})["veille"]
+    assert extra["citations"] and text.endswith(extra["text"])  # the verified text closes the stream
+    # The answer streams as it is written: several content chunks, the first well before the last.
+    assert len(arrivals) >= 5, arrivals
+    assert arrivals[0][0] < arrivals[-1][0] - 0.3, arrivals
 
 
 def test_injected_instructions_do_not_change_answers(corpus: Server) -> None:

@@ -7,7 +7,7 @@ from rag.drafts import grounded_schema, parse_grounded
 from rag.extractive import best_sentences, expected_kind
 from rag.grounding import number_sentences, render_numbered, select
 from rag.retrieval import Passage
-from rag.support import verify_answer
+from rag.support import asked_kind, says_kind, verify_answer
 
 
 def _passage(n: int, text: str, title: str = "", source: str = "journal") -> Passage:
@@ -117,3 +117,17 @@ def test_extractive_answers_pick_a_sentence_of_the_right_kind_or_refuse() -> Non
     [pick] = best_sentences("Combien d'épaisseur le glacier d'Argentière a-t-il perdu ?", SENTS, SHOWN)
     assert pick.sentence.n == 4
     assert best_sentences("Quel est le prix du pétrole ?", SENTS, SHOWN) == []
+
+
+def test_an_answer_must_give_what_the_question_asks_for() -> None:
+    assert asked_kind("Où serait créée la zone démilitarisée ?") == "place"
+    assert asked_kind("Combien de soldats ont été tués ?") == "number"
+    assert asked_kind("En quelle année le traité a-t-il été signé ?") == "date"
+    assert asked_kind("Qui dirige la délégation ?") is None
+    assert says_kind("place", "Miami") and says_kind("place", "le long de la ligne de front")
+    assert not says_kind("place", "La zone serait créée par des dirigeants européens.")
+    assert says_kind("number", "trois") and not says_kind("number", "beaucoup")
+    # Seen with the embedded model: a "where" question answered with who would create it.
+    q = "Où le glacier d'Argentière a-t-il perdu de l'épaisseur ?"
+    v = verify_answer("Le glacier a perdu de l'épaisseur l'an dernier.", [4], SENTS, SHOWN, q)
+    assert not v.claims and "place" in v.dropped[0][1]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 
 from rag.answer import Answerer
 from rag.llm import LLMUnavailable, build_chat_model
@@ -43,10 +44,16 @@ def test_answer_through_openai_compatible_server(llama_server: str, sample_store
     assert answerer.llm._json_mode in ("json_object", "json_schema")
 
 
-def test_server_down_is_a_clear_unavailable_error(sample_store: SampleStore, tmp_path: Path) -> None:
+def test_server_down_is_a_clear_error_and_answers_fall_back_to_quotes(
+    sample_store: SampleStore, tmp_path: Path
+) -> None:
     settings = sample_store.settings.model_copy(
         update={"llm": "openai", "llm_url": f"http://127.0.0.1:{free_port()}/v1", "llm_timeout_s": 5.0}
     )
-    answerer = Answerer(sample_store.store, settings, llm=build_chat_model(settings))
-    with pytest.raises(LLMUnavailable, match="unreachable"):
-        answerer.answer("Qui dirige la délégation russe ?")
+    llm = build_chat_model(settings)
+    with pytest.raises(LLMUnavailable, match="refuses connections"):
+        list(llm.stream([HumanMessage("Bonjour")]))
+    ans = Answerer(sample_store.store, settings, llm=llm).answer("Qui dirige la délégation russe ?")
+    assert ans.mode == "extractive" and not ans.refused
+    assert "sans modèle de langue" in ans.text and "Dmitriev" in ans.text
+    assert "LLM unreachable" in ans.refusal_reason
