@@ -110,6 +110,12 @@ def render_grounded(
     return " ".join(parts), citations
 
 
+def _quoted(sentence: str) -> str:
+    """A source sentence as an answer: in quotes, its own final stop left out so that the [n] marker
+    stays inside the answer's one sentence (« … » [1].)."""
+    return f"« {' '.join(sentence.split()).rstrip('.!?…').rstrip()} »"
+
+
 def streamable_text(raw: str) -> str:
     """The answer readable so far, its final punctuation held back: the verified text then only adds
     its [n] markers and that punctuation, so a client that appends deltas ends with the verified text."""
@@ -259,8 +265,8 @@ class Answerer:
                 answer.mode = "extractive"
                 return answer
             sent = picks[0].sentence
-            quote = " ".join(sent.text.split())
-            verified = GroundedVerification(claims=[GroundedClaim(f"« {quote} »", (sent.n,), False)])
+            quote = _quoted(sent.text)
+            verified = GroundedVerification(claims=[GroundedClaim(quote, (sent.n,), False)])
             return grounded(quote, verified, "extractive", fallback=fallback, refusal_reason=why)
 
         if self.settings.llm == "none":
@@ -320,9 +326,9 @@ class Answerer:
             # that is about the question and holds what it asks for is quoted instead of refusing.
             picks = best_sentences(standalone, sentences, shown, among=draft.ids)
             if picks:
-                quote = " ".join(picks[0].sentence.text.split())
                 verified = GroundedVerification(
-                    claims=[GroundedClaim(f"« {quote} »", (picks[0].sentence.n,), True)], dropped=verified.dropped
+                    claims=[GroundedClaim(_quoted(picks[0].sentence.text), (picks[0].sentence.n,), True)],
+                    dropped=verified.dropped,
                 )
                 rescued = True
         if not verified.claims:
