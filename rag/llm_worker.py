@@ -19,7 +19,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 HEALTH_PATH = "/veille/health"
@@ -39,9 +38,44 @@ class _Activity:
             return 0.0 if self.in_flight else time.monotonic() - self.last
 
 
+class _Tracking:
+    """ASGI middleware: a request is in flight until its last body chunk is sent. (A plain HTTP
+    middleware returns at the headers, and the model's answers are streamed after them.)"""
+
+    def __init__(self, app: Any, activity: _Activity) -> None:
+        self.app = app
+        self.activity = activity
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") == HEALTH_PATH:
+            await self.app(scope, receive, send)
+            return
+        activity = self.activity
+        with activity.lock:
+            activity.in_flight += 1
+        done = False
+
+        def finish() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                with activity.lock:
+                    activity.in_flight -= 1
+                    activity.last = time.monotonic()
+
+        async def tracked_send(message: dict[str, Any]) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finish()
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        finally:
+            finish()
+
+
 def build_app(args: argparse.Namespace) -> Any:
     import llama_cpp
-    from fastapi import Request, Response
     from llama_cpp.server import app as server_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
@@ -67,18 +101,7 @@ def build_app(args: argparse.Namespace) -> Any:
     info = llama_cpp.llama_print_system_info()
     system_info = (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()
 
-    @app.middleware("http")  # type: ignore[untyped-decorator]
-    async def track(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path == HEALTH_PATH:
-            return await call_next(request)
-        with activity.lock:
-            activity.in_flight += 1
-        try:
-            return await call_next(request)
-        finally:
-            with activity.lock:
-                activity.in_flight -= 1
-                activity.last = time.monotonic()
+    app.add_middleware(_Tracking, activity=activity)
 
     @app.get(HEALTH_PATH)  # type: ignore[untyped-decorator]
     async def health() -> dict[str, Any]:
