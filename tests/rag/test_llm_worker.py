@@ -56,10 +56,10 @@ def worker_settings(sample_store: SampleStore) -> Settings:
 def test_a_long_prompt_is_answered_through_the_worker(worker_settings: Settings, sample_store: SampleStore) -> None:
     llm = build_chat_model(worker_settings)
     assert llm.worker is not None and not llm.in_process
-    ans = Answerer(sample_store.store, worker_settings, llm=llm).answer("Qui dirige la délégation russe ?")
+    ans = Answerer(sample_store.store, worker_settings, llm=llm).answer("Qui dirige la délégation ukrainienne ?")
     assert ans.prompt_tokens is not None and ans.prompt_tokens >= 512, ans.prompt_tokens
     assert not ans.refused, (ans.refusal_reason, ans.dropped_claims)
-    assert "Dmitriev" in ans.text and ans.citations
+    assert "Umerov" in ans.text and ans.citations
     health = llm.worker.health()
     assert health is not None and "AMX" not in health["system_info"].replace("AMX_INT8 = 0", "")
 
