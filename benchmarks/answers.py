@@ -332,6 +332,7 @@ def main() -> int:
     ap.add_argument("--unanswerable", type=int, default=100, help="of those, asked again without their paragraph")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--no-stock", action="store_true", help="skip the stock LangChain recipe")
+    ap.add_argument("--stock-n", type=int, default=0, help="ask the stock recipe only the first N of each set")
     ap.add_argument("--inprocess", action="store_true", help="also run the sample set with the model in process")
     ap.add_argument("--ablate", action="store_true", help="measure each verifier rule on the same outputs")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "answers.md")
@@ -344,7 +345,7 @@ def main() -> int:
         settings = Settings(data_dir=Path(tmp) / "sample")
         speed = bare_model_speed(settings)
         store = Store(settings)
-        sample_articles = read_inputs([ROOT / "examples" / "articles"], ReadOptions())
+        sample_articles = list(read_inputs([ROOT / "examples" / "articles"], ReadOptions()))
         Ingestor(store).ingest(sample_articles)
         answerer = Answerer(store)
         llm = answerer.llm
@@ -371,7 +372,8 @@ def main() -> int:
         run("sample corpus, VEILLE_LLM=none (extractive)", Answerer(store, none), store, items)
         if not args.no_stock:
             stock = StockRecipe(store, Path(tmp) / "stock-sample", [a for a in sample_articles if hasattr(a, "text")])
-            outs = [stock.ask(llm, it) for it in items if not it.history]
+            plain = [it for it in items if not it.history]
+            outs = [stock.ask(llm, it) for it in plain[: args.stock_n or None]]
             results["sample corpus, stock LangChain recipe"] = summarise(outs)
 
         if args.piaf and (args.data / "piaf-dev.jsonl.gz").exists():
@@ -390,14 +392,15 @@ def main() -> int:
             stock_p = None
             if not args.no_stock:
                 stock_p = StockRecipe(pstore, Path(tmp) / "stock-piaf", list(arts.values()))
-                outs = [stock_p.ask(llm, it) for _, it in pitems]
+                outs = [stock_p.ask(llm, it) for _, it in pitems[: args.stock_n or None]]
                 results[f"PIAF dev, {len(pitems)} answerable, stock LangChain recipe"] = summarise(outs)
             # Unanswerable: each question's own paragraph taken out of both stores, then put back.
             un = pitems[: args.unanswerable]
             by_par: dict[str, list[Item]] = {}
             for pid, it in un:
                 by_par.setdefault(pid, []).append(replace(it, gold=None))
-            v_out, s_out = [], []
+            v_out: list[Outcome] = []
+            s_out: list[Outcome] = []
             for pid, its in by_par.items():
                 Ingestor(pstore).delete([pid])
                 saved = stock_p.delete(pid) if stock_p else []
@@ -405,7 +408,7 @@ def main() -> int:
                     o, a = ask_veille(pans, it, pstore)
                     v_out.append(o)
                     collected.setdefault(f"PIAF dev, {len(un)} unanswerable, Veille", []).append((it, a))
-                    if stock_p:
+                    if stock_p and (not args.stock_n or len(s_out) < args.stock_n):
                         s_out.append(stock_p.ask(llm, it))
                 Ingestor(pstore).ingest([arts[pid]])
                 if stock_p:
