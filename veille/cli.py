@@ -214,7 +214,10 @@ def ask(
         return
     console.print(final.text, highlight=False)
     if final.mode == "extractive" and not final.refused:
-        console.print("[dim](extractive: quoted from the sources, no language model)[/dim]")
+        if final.llm_calls:
+            console.print("[dim](quoted: the sentence the model named; its own words did not pass verification)[/dim]")
+        else:
+            console.print("[dim](extractive: quoted from the sources, no language model)[/dim]")
     if final.refused:
         console.print(f"[dim]({final.refusal_reason})[/dim]")
         if final.passages:
