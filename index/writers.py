@@ -71,10 +71,11 @@ def is_abandoned(token: str | None, since: float | None, stale_after_s: float, n
         # A zombie (killed, not yet reaped) writes no more; another start time is another process.
         return state in ("Z", "X") or (bool(start) and running_since != start)
     # /proc unreadable for it (another user with hidepid, or no /proc): ask the kernel.
-    return not _alive(int(pid))
+    return not pid_alive(int(pid))
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

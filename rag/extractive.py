@@ -16,13 +16,9 @@ from dataclasses import dataclass
 from index.french import analyze, fold
 from rag.grounding import Sentence, neighbours
 from rag.retrieval import Passage
-from rag.support import Judge, _about, question_names
+from rag.support import _MONTHS, Judge, _about, first_kind, question_names
 from rag.verify import GENERIC_CAPITALISED, _near
 
-_MONTHS = (
-    "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
 _DATE = re.compile(rf"\b(\d{{1,2}}\s+({_MONTHS})|({_MONTHS})\s+\d{{4}}|\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})\b")
 _NUMBER = re.compile(
     r"\d|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|trente|cent|mille|"
@@ -41,11 +37,7 @@ _WANTS = [
 
 
 def expected_kind(question: str) -> str | None:
-    q = fold(question).strip()
-    for kind, pattern in _WANTS:
-        if pattern.search(q):
-            return kind
-    return None
+    return first_kind(_WANTS, question)
 
 
 def _has_kind(kind: str | None, text: str, question: str) -> bool:

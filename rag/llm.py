@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+
+if TYPE_CHECKING:
+    from rag.llm_supervisor import Supervisor
 
 from veille.settings import Settings
 
@@ -268,9 +271,9 @@ def build_chat_model(settings: Settings) -> ChatLLM:
     return ChatLLM(embedded, "embedded", "json_object", serialise=True)
 
 
-def _worker_chat_model(settings: Settings, path: Path) -> ChatLLM:
-    from langchain_openai import ChatOpenAI
-
+def worker_supervisor(settings: Settings, path: Path) -> Supervisor:
+    """The process-wide supervisor of the model worker for these settings. One place builds its spec:
+    the first caller's spec (timeouts included) is the one the process keeps."""
     from rag.llm_supervisor import WorkerSpec, supervisor_for
 
     spec = WorkerSpec(
@@ -280,7 +283,13 @@ def _worker_chat_model(settings: Settings, path: Path) -> ChatLLM:
         idle_exit_s=settings.llm_idle_exit_s,
         start_timeout_s=settings.llm_start_timeout_s,
     )
-    worker = supervisor_for(spec, settings.model_cache_dir / "llm-worker")
+    return supervisor_for(spec, settings.model_cache_dir / "llm-worker")
+
+
+def _worker_chat_model(settings: Settings, path: Path) -> ChatLLM:
+    from langchain_openai import ChatOpenAI
+
+    worker = worker_supervisor(settings, path)
 
     def connect(url: str) -> BaseChatModel:
         return ChatOpenAI(
@@ -332,13 +341,11 @@ def describe_llm(settings: Settings) -> dict[str, str]:
     except ImportError as exc:
         out["llama_cpp_system_info"] = f"unavailable: {exc}"
     if settings.llm_process == "worker":
-        from rag.llm_supervisor import WorkerSpec, supervisor_for
         from rag.model_weights import FILE_NAME
 
         path = settings.llm_model_path or settings.model_cache_dir / FILE_NAME
         if path.exists():
-            spec = WorkerSpec(path, settings.llm_ctx, settings.threads)
-            health = supervisor_for(spec, settings.model_cache_dir / "llm-worker").health()
+            health = worker_supervisor(settings, path).health()
             out["worker"] = f"running, pid {health['pid']}" if health else "not running (starts on the first answer)"
         else:
             out["worker"] = f"not started: the weights are not assembled yet at {path}"

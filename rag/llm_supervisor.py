@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from index.writers import pid_alive
 from rag.llm_worker import COUNT_PATH, HEALTH_PATH
 
 
@@ -58,16 +59,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Supervisor:
@@ -138,7 +129,7 @@ class Supervisor:
     def _kill(self, state: dict[str, Any]) -> None:
         """A worker that does not answer its health route is dead or hung: make sure it is gone."""
         pid = int(state.get("pid", 0))
-        if pid > 0 and _alive(pid):
+        if pid > 0 and pid_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         self._state_file.unlink(missing_ok=True)
@@ -248,7 +239,7 @@ def stop_all(state_dir: Path, keep: Collection[int] = ()) -> int:
             continue
         if pid in keep:
             continue
-        if _alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
                 stopped += 1

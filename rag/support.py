@@ -104,21 +104,21 @@ _SAYS = {
 }
 
 
+def first_kind(patterns: Sequence[tuple[str, re.Pattern[str]]], question: str) -> str | None:
+    """The kind of the first pattern that matches the folded question."""
+    q = fold(question).strip()
+    return next((kind for kind, pattern in patterns if pattern.search(q)), None)
+
+
 def asked_kind(question: str) -> str | None:
     """What the question asks for, when its form says it: a number, a date, a place."""
-    q = fold(question).strip()
-    for kind, pattern in _ASKS:
-        if pattern.search(q):
-            return kind
-    return None
+    return first_kind(_ASKS, question)
 
 
 def says_kind(kind: str, claim: str) -> bool:
     """Whether the claim holds something of that kind; a place is a name (a capital past the first
     letter) or a spatial phrase ("le long de la ligne de front", "dans l'ouest")."""
-    if kind == "place" and any(
-        fold(w) not in GENERIC_CAPITALISED for w in re.findall(r"\b[A-ZÀ-ÖØ-Þ][\w-]+", claim)
-    ):
+    if kind == "place" and any(fold(w) not in GENERIC_CAPITALISED for w in re.findall(r"\b[A-ZÀ-ÖØ-Þ][\w-]+", claim)):
         return True
     return _SAYS[kind].search(claim.casefold() if kind == "place" else fold(claim)) is not None
 

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from rag.llm_supervisor import WorkerSpec, supervisor_for
+from rag.llm import worker_supervisor
 from rag.model_weights import ensure_model
 from tests.api.conftest import Server
 from veille.settings import Settings
@@ -21,8 +21,7 @@ QUESTION = "Qui dirige la délégation russe ?"
 
 def _worker(settings: Settings) -> tuple[int, int]:
     """(pid, requests in flight) of the worker the server uses (the same settings find the same one)."""
-    spec = WorkerSpec(ensure_model(settings.model_cache_dir), settings.llm_ctx, settings.threads)
-    health = supervisor_for(spec, settings.model_cache_dir / "llm-worker").health()
+    health = worker_supervisor(settings, ensure_model(settings.model_cache_dir)).health()
     assert health is not None
     return int(health["pid"]), int(health["in_flight"])
 
