@@ -42,6 +42,21 @@ GENERIC_CAPITALISED = frozenset(
 )
 
 
+# Nouns that say what kind of answer the question wants ("la date de création", "le nom du…", "quel
+# type de…"), not what it is about: the sentence that answers says "créée en 1991", not "date".
+FRAME_TERMS = frozenset(
+    analyze(
+        "date dates année années jour jours mois siècle époque nom noms nombre quantité endroit type types "
+        "sorte sortes genre façon manière raison moment âge titre appelle appelait appellent"
+    )
+)
+
+
+def about_terms(question: str) -> set[str]:
+    """The question's terms that say what it is about (its frame nouns left out)."""
+    return set(analyze(question)) - FRAME_TERMS
+
+
 def _numbers_text(text: str) -> str:
     return _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", "", m.group()), text)
 
@@ -102,11 +117,24 @@ _DETERMINERS = frozenset(
 _RAW_WORD = re.compile(r"\w+['’]|[\w-]+")
 
 
+# Noun-forming endings the stemmer keeps: "création" (creation) and "créée" (cre) are one family.
+_DERIVED = ("ation", "ition", "ature", "atur", "ement", "at")
+
+
+def _root(term: str) -> str:
+    for suffix in _DERIVED:
+        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
+            return term[: -len(suffix)]
+    return term
+
+
 def _near(term: str, terms: set[str]) -> bool:
-    """`term` or a word of the same family ("russ" ~ "russi", "roumain" ~ "roumani"), not merely one
-    that starts alike ("secret" is not "secretair")."""
-    stem = term[:5]
-    return term in terms or any(t.startswith(stem) and abs(len(t) - len(term)) <= 2 for t in terms)
+    """`term` or a word of the same family ("russ" ~ "russi", "roumain" ~ "roumani", "creation" ~
+    "cre"), not merely one that starts alike ("secret" is not "secretair")."""
+    if term in terms:
+        return True
+    stem, root = term[:5], _root(term)
+    return any((t.startswith(stem) and abs(len(t) - len(term)) <= 2) or _root(t) == root for t in terms)
 
 
 def unsupported_terms(text: str, source: str) -> list[str]:

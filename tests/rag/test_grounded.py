@@ -7,7 +7,7 @@ from rag.drafts import grounded_schema, parse_grounded
 from rag.extractive import best_sentences, expected_kind
 from rag.grounding import number_sentences, render_numbered, select
 from rag.retrieval import Passage
-from rag.support import asked_kind, says_kind, verify_answer
+from rag.support import asked_kind, names_in, says_kind, verify_answer
 
 
 def _passage(n: int, text: str, title: str = "", source: str = "journal") -> Passage:
@@ -131,3 +131,51 @@ def test_an_answer_must_give_what_the_question_asks_for() -> None:
     q = "Où le glacier d'Argentière a-t-il perdu de l'épaisseur ?"
     v = verify_answer("Le glacier a perdu de l'épaisseur l'an dernier.", [4], SENTS, SHOWN, q)
     assert not v.claims and "place" in v.dropped[0][1]
+
+
+RESERVE = _passage(
+    3,
+    "La réserve naturelle protège des pelouses calcaires au bord de la Meuse. "
+    "Elle a été créée en 1991 par l'État. "
+    "Le club de handball Excelsior y organise chaque année une course. "
+    "Le coureur Marc Petit y détient le record du parcours.",
+    title="Une réserve naturelle dans les Ardennes",
+)
+RESERVE_SENTS = number_sentences([RESERVE])
+
+
+def test_the_nouns_that_frame_what_is_asked_need_not_be_in_the_sentence() -> None:
+    # "la date de création": the answering sentence says "créée en 1991", not "date" nor "création".
+    q = "Quelle est la date de création de la réserve ?"
+    assert asked_kind(q) == "date"
+    kept = verify_answer("En 1991.", [2], RESERVE_SENTS, [RESERVE], q)
+    assert [c.sentences for c in kept.claims] == [(2,)], kept.dropped
+    # What is asked is still checked: a date question answered without a date is dropped.
+    assert not verify_answer("Par l'État.", [2], RESERVE_SENTS, [RESERVE], q).claims
+
+
+def test_a_misspelt_long_name_is_still_the_same_name_a_short_one_is_not() -> None:
+    assert names_in("exelsior", "le club de handball excelsior") and not names_in("exelsior", "le club excellent")
+    assert not names_in("lyom", "la ville de lyon")  # too short to tell a typo from another name
+    q = "Que organise le club Exelsior chaque année ?"
+    assert verify_answer("Une course.", [3], RESERVE_SENTS, [RESERVE], q).claims
+
+
+def test_one_shared_word_does_not_make_a_sentence_about_the_question() -> None:
+    # "record" alone: this sentence is about the race's record, not a record of interceptions.
+    q = "Quel est son record d'interceptions ?"
+    v = verify_answer("Marc Petit.", [4], RESERVE_SENTS, [RESERVE], q)
+    assert not v.claims and "not about the question" in v.dropped[0][1]
+    assert verify_answer("Marc Petit.", [4], RESERVE_SENTS, [RESERVE], "Qui détient le record du parcours ?").claims
+
+
+def test_selection_prefers_the_best_ranked_passage_and_for_a_date_a_sentence_with_one() -> None:
+    q = "En quelle année la réserve a-t-elle été créée ?"
+    other = _passage(4, "La réserve de chasse voisine a été créée par un décret du préfet.", title="Chasse")
+    # The best-ranked passage's sentence that holds a year comes first (with the sentence before it,
+    # what "Elle" is); the other passage's, as close to the question in words, no longer fits.
+    _, sents = select([RESERVE, other], q, 14)
+    assert [s.text for s in sents] == [RESERVE_SENTS[0].text, "Elle a été créée en 1991 par l'État."]
+    # Ranked first, the other passage's sentence (two terms, no year) wins over one ranked below.
+    _, sents = select([other, RESERVE], q, 14)
+    assert [s.text for s in sents] == [other.text]
