@@ -268,6 +268,26 @@ def piaf_items(data: Path, n: int) -> tuple[list[dict[str, Any]], list[tuple[str
     return paragraphs, [(pid, Item(q, [list(a)])) for pid, q, a in flat[::step][:n]]
 
 
+def reverify(ans: Answer, judge: Judge, rescue: bool = True) -> tuple[bool, str]:
+    """The answer again from the model's recorded output, under other verifier rules: kept, and its text."""
+    if not ans.raw_output:
+        return not ans.refused, ans.text
+    draft = parse_grounded(ans.raw_output)
+    shown = list({id(p): p for p in ans.passages}.values())
+    if not (draft.answer and draft.ids):
+        return False, draft.answer
+    same = all(p.lang in ("", ans.lang) for p in shown)
+    q = ans.standalone_question
+    v = verify_answer(draft.answer, draft.ids, ans.sentences, shown, q, same, judge)
+    if v.claims:
+        return True, " ".join(c.text for c in v.claims)
+    if rescue:
+        picks = best_sentences(q, ans.sentences, shown, judge=judge, among=draft.ids)
+        if picks:
+            return True, picks[0].sentence.text
+    return False, ""
+
+
 def ablate(answers: list[tuple[Item, Answer]]) -> list[dict[str, Any]]:
     """Each verifier rule off in turn, on the same model outputs: what it stops, what it costs."""
     variants = {
@@ -286,23 +306,7 @@ def ablate(answers: list[tuple[Item, Answer]]) -> list[dict[str, Any]]:
     for name, (judge, rescue) in variants.items():
         right = wrong = refused = unans_refused = unans = answerable = 0
         for item, ans in answers:
-            if not ans.raw_output:
-                kept = not ans.refused
-                text = ans.text
-            else:
-                draft = parse_grounded(ans.raw_output)
-                shown = list({id(p): p for p in ans.passages}.values())
-                kept = bool(draft.answer and draft.ids)
-                text = draft.answer
-                if kept:
-                    same = all(p.lang in ("", ans.lang) for p in shown)
-                    q = ans.standalone_question
-                    v = verify_answer(draft.answer, draft.ids, ans.sentences, shown, q, same, judge)
-                    kept = bool(v.claims)
-                    text = " ".join(c.text for c in v.claims)
-                    if not kept and rescue:
-                        picks = best_sentences(q, ans.sentences, shown, judge=judge, among=draft.ids)
-                        kept, text = bool(picks), picks[0].sentence.text if picks else ""
+            kept, text = reverify(ans, judge, rescue)
             if item.gold is None:
                 unans += 1
                 unans_refused += not kept

@@ -46,9 +46,7 @@ def test_an_unreachable_worker_falls_back_to_an_extractive_answer(sample_store: 
 def worker_settings(sample_store: SampleStore) -> Settings:
     # A wider context than the default, so the prompt passes 512 tokens: the batch size at which
     # the AMX build crashed (a 1-token prompt worked).
-    return sample_store.settings.model_copy(
-        update={"answer_passages": 8, "context_tokens": 1200}
-    )
+    return sample_store.settings.model_copy(update={"answer_passages": 8, "context_tokens": 1200})
 
 
 @pytest.mark.slow
