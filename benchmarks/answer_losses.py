@@ -23,8 +23,6 @@ then be measured on wrong answers stopped against right answers refused in secon
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import pickle
 import sys
 import tempfile
@@ -36,16 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.answers import machine_line, reverify  # noqa: E402
+from benchmarks.answers import machine_line, piaf_items, piaf_store, reverify  # noqa: E402
 from evals.metrics import fact_in  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
-from index.readers import ReadOptions, build_article  # noqa: E402
-from index.store import Store  # noqa: E402
 from rag.answer import Answer, Answerer  # noqa: E402
 from rag.drafts import parse_grounded  # noqa: E402
 from rag.retrieval import Passage  # noqa: E402
 from rag.support import Judge  # noqa: E402
-from veille.settings import Settings  # noqa: E402
 
 STAGES = ("retrieved", "shown", "cited", "drafted", "final")
 
@@ -145,21 +140,11 @@ def main() -> int:
         print(replay(pickle.loads(args.replay.read_bytes())))
         return 0
 
-    with gzip.open(args.data / "piaf-dev.jsonl.gz", "rt", encoding="utf-8") as fh:
-        paragraphs = [json.loads(line) for line in fh]
-    flat = [(p["id"], q["question"], list(q["answers"])) for p in paragraphs for q in p["questions"]]
-    step = max(1, len(flat) // max(args.n, 1))
-    items = flat[args.offset % step :: step][: args.n]
+    paragraphs, items = piaf_items(args.data, args.n, args.offset)
 
     records: list[Record] = []
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Settings(data_dir=Path(tmp) / "piaf"))
-        opts = ReadOptions()
-        arts = {
-            p["id"]: build_article({"id": p["id"], "title": p["title"], "text": p["text"]}, p["id"], opts)
-            for p in paragraphs
-        }
-        Ingestor(store).ingest(list(arts.values()))
+        store, arts = piaf_store(Path(tmp) / "piaf", paragraphs)
         answerer = Answerer(store)
         answerer.answer("Qui ?")
 
@@ -169,12 +154,13 @@ def main() -> int:
             records.append(Record(question, gold, ans, " ".join(p.text for p in candidates), candidates))
             print(report(records[-1:], "").split("Per item:")[1].strip(), flush=True)
 
-        for _, question, gold in items:
-            ask(question, gold)
+        for _, item in items:
+            assert item.gold is not None
+            ask(item.question, item.gold[0])
         if args.unanswerable:
-            for pid, question, _ in items:
+            for pid, item in items:
                 Ingestor(store).delete([pid])
-                ask(question, None)
+                ask(item.question, None)
                 Ingestor(store).ingest([arts[pid]])
 
     if args.dump:

@@ -259,13 +259,26 @@ def seed_items() -> list[Item]:
     return items
 
 
-def piaf_items(data: Path, n: int) -> tuple[list[dict[str, Any]], list[tuple[str, Item]]]:
-    """The paragraphs, and n questions spread over the file (every k-th), each with its paragraph id."""
+def piaf_items(data: Path, n: int, offset: int = 0) -> tuple[list[dict[str, Any]], list[tuple[str, Item]]]:
+    """The paragraphs, and n questions spread over the file (every k-th from `offset`), each with its
+    paragraph id."""
     with gzip.open(data / "piaf-dev.jsonl.gz", "rt", encoding="utf-8") as fh:
         paragraphs = [json.loads(line) for line in fh]
     flat = [(p["id"], q["question"], q["answers"]) for p in paragraphs for q in p["questions"]]
     step = max(1, len(flat) // max(n, 1))
-    return paragraphs, [(pid, Item(q, [list(a)])) for pid, q, a in flat[::step][:n]]
+    return paragraphs, [(pid, Item(q, [list(a)])) for pid, q, a in flat[offset % step :: step][:n]]
+
+
+def piaf_store(folder: Path, paragraphs: list[dict[str, Any]]) -> tuple[Store, dict[str, Any]]:
+    """A store holding every PIAF paragraph as an article, and those articles by paragraph id."""
+    store = Store(Settings(data_dir=folder))
+    opts = ReadOptions()
+    arts = {
+        p["id"]: build_article({"id": p["id"], "title": p["title"], "text": p["text"]}, p["id"], opts)
+        for p in paragraphs
+    }
+    Ingestor(store).ingest(list(arts.values()))
+    return store, arts
 
 
 def reverify(ans: Answer, judge: Judge, rescue: bool = True) -> tuple[bool, str]:
@@ -382,13 +395,7 @@ def main() -> int:
 
         if args.piaf and (args.data / "piaf-dev.jsonl.gz").exists():
             paragraphs, pitems = piaf_items(args.data, args.piaf)
-            pstore = Store(Settings(data_dir=Path(tmp) / "piaf"))
-            opts = ReadOptions()
-            arts = {
-                p["id"]: build_article({"id": p["id"], "title": p["title"], "text": p["text"]}, p["id"], opts)
-                for p in paragraphs
-            }
-            Ingestor(pstore).ingest(list(arts.values()))
+            pstore, arts = piaf_store(Path(tmp) / "piaf", paragraphs)
             pans = Answerer(pstore, llm=llm)
             run(f"PIAF dev, {len(pitems)} answerable, Veille", pans, pstore, [it for _, it in pitems])
             pnone = Answerer(pstore, pstore.settings.model_copy(update={"llm": "none"}))
