@@ -271,6 +271,11 @@ def build_chat_model(settings: Settings) -> ChatLLM:
     return ChatLLM(embedded, "embedded", "json_object", serialise=True)
 
 
+def worker_dir(settings: Settings) -> Path:
+    """The folder of the worker's state files for these settings."""
+    return settings.llm_worker_dir or settings.model_cache_dir / "llm-worker"
+
+
 def worker_supervisor(settings: Settings, path: Path) -> Supervisor:
     """The process-wide supervisor of the model worker for these settings. One place builds its spec:
     the first caller's spec (timeouts included) is the one the process keeps."""
@@ -283,7 +288,7 @@ def worker_supervisor(settings: Settings, path: Path) -> Supervisor:
         idle_exit_s=settings.llm_idle_exit_s,
         start_timeout_s=settings.llm_start_timeout_s,
     )
-    return supervisor_for(spec, settings.model_cache_dir / "llm-worker")
+    return supervisor_for(spec, worker_dir(settings))
 
 
 def _worker_chat_model(settings: Settings, path: Path) -> ChatLLM:

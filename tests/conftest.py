@@ -20,8 +20,9 @@ from veille.settings import Settings
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_environment() -> Iterator[None]:
-    """No VEILLE_* variable of the machine leaks into the tests; nothing reaches a model hub."""
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No VEILLE_* variable of the machine leaks into the tests; nothing reaches a model hub; the
+    model worker the tests start (and kill -9) is their own, not one a user's `veille serve` shares."""
     with pytest.MonkeyPatch.context() as mp:
         for key in list(os.environ):
             if key.startswith("VEILLE_"):
@@ -29,14 +30,14 @@ def _isolated_environment() -> Iterator[None]:
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
         mp.setenv("ANONYMIZED_TELEMETRY", "False")
+        workers = tmp_path_factory.mktemp("llm-worker")
+        mp.setenv("VEILLE_LLM_WORKER_DIR", str(workers))
         # The model's worker outlives no test run: it is stopped below, and exits by itself if not.
         mp.setenv("VEILLE_LLM_IDLE_EXIT_S", "300")
-        from rag.llm_supervisor import stop_all, worker_pids
+        from rag.llm_supervisor import stop_all
 
-        workers = Settings().model_cache_dir / "llm-worker"
-        before = worker_pids(workers)
         yield
-        stop_all(workers, keep=before)
+        stop_all(workers)
 
 
 @pytest.fixture(scope="session")

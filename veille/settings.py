@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # The worker exits after this long without a request (0: never), so a CLI command leaves nothing.
     llm_idle_exit_s: float = Field(default=900.0, ge=0)
     llm_start_timeout_s: float = Field(default=180.0, gt=0)
+    # Where the worker's state (pid, port, lock, log) lives; every process pointing here shares one
+    # worker. Default: <model_cache_dir>/llm-worker. The test suite points it at its own folder, so
+    # that its kill -9 test never ends a worker that a user's `veille serve` is using.
+    llm_worker_dir: Path | None = None
     llm_url: str = ""
     llm_model: str = "local"
     llm_api_key: SecretStr = SecretStr("")

@@ -12,10 +12,19 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answerer
-from rag.llm import LLMUnreachable, build_chat_model
+from rag.llm import LLMUnreachable, build_chat_model, worker_dir
 from rag.llm_supervisor import Supervisor, WorkerError, WorkerSpec
 from tests.conftest import SampleStore
+from tests.helpers import make_settings
 from veille.settings import Settings
+
+
+def test_the_worker_folder_is_a_setting_and_the_tests_do_not_share_the_users(tmp_path: Path) -> None:
+    default = make_settings(tmp_path, llm_worker_dir=None, model_cache_dir=tmp_path / "cache")
+    assert worker_dir(default) == tmp_path / "cache" / "llm-worker"
+    assert worker_dir(make_settings(tmp_path, llm_worker_dir=tmp_path / "w")) == tmp_path / "w"
+    # The suite's own folder (tests/conftest.py): its kill -9 test must not reach a user's worker.
+    assert worker_dir(make_settings(tmp_path)) != Settings(_env_file=None).model_cache_dir / "llm-worker"  # type: ignore[call-arg]
 
 
 def test_a_model_that_cannot_load_is_a_clear_error_and_the_caller_lives(tmp_path: Path) -> None:
