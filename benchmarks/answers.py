@@ -15,10 +15,11 @@ Baselines named in the output, in the same run:
   so the cost of the worker process shows as a ratio (issue: under 5%).
 
 Metrics: fact recall (gold answer in the answer text, French-normalised), wrong answers (answered,
-gold not in it), false refusals, refusal accuracy on unanswerable sets, citation validity (every
-[n] resolves to a citation whose quote is the article's text at its offsets), latency p50/p95,
-generated tokens p50, answer words median. With --ablate, each verifier rule is switched off in
-turn on the same model outputs (no new LLM call) to show what it stops and what it costs.
+gold not in it), token F1 (SQuAD's measure, which PIAF reports: partial credit where the gold span
+is longer or worded otherwise, 0 for a refusal), false refusals, refusal accuracy on unanswerable
+sets, citation validity (every [n] resolves to a citation whose quote is the article's text at its
+offsets), latency p50/p95, generated tokens p50, answer words median. With --ablate, each verifier
+rule is switched off in turn on the same model outputs (no new LLM call) to show what it stops and what it costs.
 
     python -m benchmarks.answers [--piaf 100] [--unanswerable 100] [--no-stock] [--inprocess] [--ablate]
 """
@@ -43,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.retrieval_piaf import machine  # noqa: E402
 from evals.gold import load_gold  # noqa: E402
-from evals.metrics import fact_in, markers  # noqa: E402
+from evals.metrics import fact_in, markers, token_f1  # noqa: E402
 from evals.runner import item_filters  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
 from index.readers import ReadOptions, build_article, read_inputs  # noqa: E402
@@ -83,6 +84,7 @@ class Outcome:
     citations_valid: bool | None
     words: int
     reason: str = ""
+    f1: float | None = None  # SQuAD token F1 against the gold answer (0 when refused); None if unanswerable
 
 
 def machine_line() -> str:
@@ -113,6 +115,12 @@ def _right(item: Item, text: str) -> bool:
     return all(any(fact_in([form], text) for form in forms) for forms in item.gold)
 
 
+def _f1(item: Item, text: str) -> float | None:
+    if item.gold is None:
+        return None
+    return statistics.fmean(token_f1(forms, text) for forms in item.gold) if text else 0.0
+
+
 def ask_veille(answerer: Answerer, item: Item, store: Store) -> tuple[Outcome, Answer]:
     t = time.perf_counter()
     ans = answerer.answer(item.question, history=item.history, filters=item.filters)
@@ -131,6 +139,7 @@ def ask_veille(answerer: Answerer, item: Item, store: Store) -> tuple[Outcome, A
             citations_valid=None if ans.refused else _valid_citations(ans, store),
             words=0 if ans.refused else len([w for w in ans.text.split() if not w.startswith("[")]),
             reason=ans.refusal_reason or "; ".join(ans.dropped_claims),
+            f1=_f1(item, body),
         ),
         ans,
     )
@@ -153,6 +162,7 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
         "wrong": sum(1 for o in answerable if not o.refused and not o.right) / len(answerable)
         if answerable
         else float("nan"),
+        "token_f1": statistics.fmean(o.f1 or 0.0 for o in answerable) if answerable else float("nan"),
         "false_refusals": sum(o.refused for o in answerable) / len(answerable) if answerable else float("nan"),
         "refusal_accuracy": sum(o.refused for o in unanswerable) / len(unanswerable) if unanswerable else float("nan"),
         "citation_validity": sum(valid) / len(valid) if valid else float("nan"),
@@ -214,6 +224,7 @@ class StockRecipe:
             prompt_tokens=None,
             citations_valid=None,
             words=len(text.split()),
+            f1=_f1(item, "" if refused else text),
         )
 
 
@@ -451,15 +462,15 @@ def main() -> int:
         "generated tok/s**.",
         "",
         "| set | n | p50 s | p95 s | first token p50 s | prompt tok p50 | generated tok p50 | words median "
-        "| fact recall | wrong | false refusals | refusal acc. | citation validity |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| fact recall | token F1 | wrong | false refusals | refusal acc. | citation validity |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['n']} | {r['total_p50']:.2f} | {r['total_p95']:.2f} | {r['ttft_p50']:.2f} | "
             f"{r['prompt_tokens_p50']:.0f} | {r['gen_tokens_p50']:.0f} | {r['words_median']:.0f} | "
-            f"{r['fact_recall']:.2f} | {r['wrong']:.2f} | {r['false_refusals']:.2f} | {r['refusal_accuracy']:.2f} | "
-            f"{r['citation_validity']:.2f} |"
+            f"{r['fact_recall']:.2f} | {r.get('token_f1', float('nan')):.2f} | {r['wrong']:.2f} | "
+            f"{r['false_refusals']:.2f} | {r['refusal_accuracy']:.2f} | {r['citation_validity']:.2f} |"
         )
     ours = results.get("sample corpus (seed questions), Veille")
     inproc_r = results.get("sample corpus, Veille with the model in process")

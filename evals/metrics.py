@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from index.language import detect_language
@@ -42,6 +43,21 @@ def fact_in(forms: Iterable[str], text: str) -> bool:
     """Any form of the fact appears in the text, as a run of normalised tokens."""
     tokens = normalise(_MARKER.sub(" ", text))
     return any(_contains(tokens, normalise(f)) for f in forms)
+
+
+def token_f1(forms: Iterable[str], text: str) -> float:
+    """SQuAD's token F1 (the measure PIAF reports), best over the fact's forms, on the same
+    normalised tokens as fact_in: "1400 vies humaines" against the gold span "c'est chaque année 1400
+    vies humaines" scores 0.6 where containment scores 0."""
+    got = Counter(normalise(_MARKER.sub(" ", text)))
+    best = 0.0
+    for form in forms:
+        want = Counter(normalise(form))
+        common = sum((got & want).values())
+        if common:
+            p, r = common / sum(got.values()), common / sum(want.values())
+            best = max(best, 2 * p * r / (p + r))
+    return best
 
 
 def markers(text: str) -> list[int]:

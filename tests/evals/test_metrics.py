@@ -74,3 +74,12 @@ def test_reciprocal_rank_and_percentiles() -> None:
     assert m.reciprocal_rank([{"a"}], {"z"}) == 0.0
     assert m.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert m.mean([True, False, None]) == 0.5
+
+
+def test_token_f1_gives_partial_credit_and_none_to_a_wrong_or_empty_answer() -> None:
+    gold = ["c'est chaque année 1400 vies humaines"]
+    assert m.token_f1(gold, "1400 vies humaines [1].") == pytest.approx(2 * 1 * (3 / 6) / (1 + 3 / 6))
+    assert m.token_f1(["la Méditerranée ou la mer Noire"], "La Méditerranée et la mer Noire") > 0.7
+    assert m.token_f1(["Guillaume Apollinaire"], "Pierre Albert-Birot [1].") == 0.0
+    assert m.token_f1(["Kirill Dmitriev", "Dmitriev"], "Dmitriev [2]") == 1.0
+    assert m.token_f1(["Dmitriev"], "") == 0.0
