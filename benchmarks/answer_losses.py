@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.answers import machine_line, piaf_items, piaf_store, reverify  # noqa: E402
-from evals.metrics import fact_in  # noqa: E402
+from evals.metrics import fact_in, token_f1  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
 from rag.answer import Answer, Answerer  # noqa: E402
 from rag.drafts import parse_grounded  # noqa: E402
@@ -99,12 +99,14 @@ def report(records: list[Record], title: str) -> str:
 
 def replay(records: list[Record]) -> str:
     """The recorded model outputs re-verified with the current code: right / wrong / refused."""
-    rows = ["| set | n | right | wrong | refused |", "|---|---:|---:|---:|---:|"]
+    rows = ["| set | n | right | wrong | refused | token F1 |", "|---|---:|---:|---:|---:|---:|"]
     sets = {"answerable": [r for r in records if r.gold], "unanswerable": [r for r in records if r.gold is None]}
     for name, subset in sets.items():
         right = wrong = refused = 0
+        f1 = 0.0
         for r in subset:
             kept, text = reverify(r.answer, Judge())
+            f1 += token_f1(r.gold, text) if r.gold and kept else 0.0
             if not kept:
                 refused += 1
             elif r.gold and _has(r.gold, text):
@@ -112,7 +114,10 @@ def replay(records: list[Record]) -> str:
             else:
                 wrong += 1
         n = max(len(subset), 1)
-        rows.append(f"| {name} | {len(subset)} | {right / n:.2f} | {wrong / n:.2f} | {refused / n:.2f} |")
+        rows.append(
+            f"| {name} | {len(subset)} | {right / n:.2f} | {wrong / n:.2f} | {refused / n:.2f} | "
+            f"{f1 / n if name == 'answerable' else float('nan'):.2f} |"
+        )
     return "\n".join(rows)
 
 
