@@ -209,6 +209,15 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
             mismatch = _qualifier_mismatch(question, sent.text, set(analyze(sent.text)))
             if mismatch:
                 return f"the cited sentence is about something else: {mismatch}"
+        # The question's most specific term among the shown sentences (the one fewest of them hold)
+        # picks its subject out of its siblings: "la médaille d'or de football" is not "en tir".
+        counts = {t: sum(1 for x in sentences if _near(t, set(analyze(x.text)))) for t in q_terms}
+        held = {t: c for t, c in counts.items() if c}
+        if held and len(held) > 1:
+            rarest = min(held.values())
+            if rarest < len(sentences) and not any(_near(t, have) for t, c in held.items() if c == rarest):
+                missing = sorted(t for t, c in held.items() if c == rarest)
+                return f"the cited sentence is not about the question's {', '.join(missing)}"
     return None
 
 

@@ -179,3 +179,18 @@ def test_selection_prefers_the_best_ranked_passage_and_for_a_date_a_sentence_wit
     # Ranked first, the other passage's sentence (two terms, no year) wins over one ranked below.
     _, sents = select([other, RESERVE], q, 14)
     assert [s.text for s in sents] == [other.text]
+
+
+def test_the_question_s_most_specific_term_must_be_in_the_cited_sentence() -> None:
+    games = _passage(
+        7,
+        "En natation, Laure Vidal remporte trois médailles d'or. Le pays termine avec 40 médailles. "
+        "En aviron, l'équipe de Nantes gagne sa première médaille d'or.",
+        title="Bilan des Jeux",
+    )
+    sents = number_sentences([games])
+    q = "Qui a gagné la médaille d'or en aviron ?"
+    # "médaille d'or" and "gagne" stand in the swimming sentence too; "aviron" only in the rowing one.
+    wrong = verify_answer("Laure Vidal", [1], sents, [games], q)
+    assert not wrong.claims and "aviron" in wrong.dropped[0][1], wrong
+    assert verify_answer("l'équipe de Nantes", [3], sents, [games], q).claims
