@@ -167,6 +167,20 @@ def question_names(question: str) -> set[str]:
     return out
 
 
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTHS})\b")
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+
+
+def question_dates(question: str) -> set[str]:
+    """The days ("28 aout") and years the question names: like its names, what it is about."""
+    q = fold(question)
+    return {f"{d} {m}" for d, m in _DAY_MONTH.findall(q)} | set(_YEAR.findall(q))
+
+
+def _dates_in(folded: str) -> set[str]:
+    return {f"{d} {m}" for d, m in _DAY_MONTH.findall(folded)} | set(_YEAR.findall(folded))
+
+
 def _date_words(iso: str) -> str:
     """'2025-12-18' -> '2025': the year, which a claim may take from its article's date (a day may not:
     "le 18 décembre" must be said by the sentence, not borrowed from the day it was published)."""
@@ -191,6 +205,10 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
     earlier = [x for b in before for x in neighbours(sentences, b) if x.n < b.n]
     folded = fold(" ".join([context, *(x.text for x in earlier)]))
     names = [n for n in question_names(question) if not names_in(n, folded)]
+    # A date is as much the question's subject as a name: who lost on 28 August is not who lost on
+    # 3 September. It may stand in the sentence after the cited one ("… 30 000 hommes. Le 30 juin, …").
+    around = fold(" ".join([folded, _window(group, sentences), shown[first.passage].date[:4]]))
+    names += sorted(question_dates(question) - _dates_in(around))
     if names:
         return f"the cited sentence does not mention {', '.join(sorted(names))}, which the question names"
     q_terms = about_terms(question)

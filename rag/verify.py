@@ -155,7 +155,8 @@ def _qualifier_mismatch(question: str, support: str, window_terms: set[str]) -> 
     pairs = []
     for det, noun, qualifier in zip(words, words[1:], words[2:], strict=False):
         x, y = (word_terms(noun) or [None])[0], (word_terms(qualifier) or [None])[0]
-        if det.casefold() in _DETERMINERS and x and y and not _near(y, window_terms):
+        # "le 30 juin" is a date, not a noun and its qualifier: "30 000 hommes" does not contradict it.
+        if det.casefold() in _DETERMINERS and x and y and not x[0].isdigit() and not _near(y, window_terms):
             pairs.append((x, y))
     if not pairs:
         return None

@@ -194,3 +194,22 @@ def test_the_question_s_most_specific_term_must_be_in_the_cited_sentence() -> No
     wrong = verify_answer("Laure Vidal", [1], sents, [games], q)
     assert not wrong.claims and "aviron" in wrong.dropped[0][1], wrong
     assert verify_answer("l'équipe de Nantes", [3], sents, [games], q).claims
+
+
+def test_a_date_the_question_names_must_stand_near_the_cited_sentence() -> None:
+    war = _passage(
+        8,
+        "Deux armées lui font face, celle du général Kara (30 000 hommes) et celle de Selim (20 000 hommes). "
+        "Le 30 juin, il bat l'armée de Kara au col de Tamar. Le 28 août, il perd face aux troupes de Selim "
+        "près du fleuve. La paix est signée en octobre.",
+        title="La campagne de 1829",
+    )
+    sents = number_sentences([war])
+    # "le 30 juin" is a date, not "a noun and its qualifier" that "30 000 hommes" would contradict;
+    # the date stands in the sentence after the cited one.
+    q = "Quelle est la taille de l'armée que bat le général le 30 juin ?"
+    assert verify_answer("30 000 hommes", [1], sents, [war], q).claims
+    # Who beat him on 3 September: no sentence near the cited one says that day.
+    v = verify_answer("Selim", [3], sents, [war], "Qui bat le général le 3 septembre ?")
+    assert not v.claims and "3 septembre" in v.dropped[0][1], v
+    assert verify_answer("Selim", [3], sents, [war], "Qui bat le général le 28 août ?").claims
