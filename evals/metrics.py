@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from index.language import detect_language
 from index.sentences import split_sentences
+from rag.verify import NUMBER_WORDS
 
 _ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 _ARTICLES = frozenset("le la les l un une des du de d au aux the a an".split())
@@ -23,13 +24,13 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 def normalise(text: str) -> list[str]:
     """Tokens for fact matching: case, accents, punctuation, elisions and articles do not count,
-    and "14 et 15", "14-15", "14 au 15" are the same range."""
+    "14 et 15", "14-15", "14 au 15" are the same range, and "cinq" is "5"."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _ELISION.sub(" ", text)
     text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     text = _NUMBER_RANGE.sub(r"\1 \2", text)
     tokens = re.findall(r"\w+", text)
-    return [t for t in tokens if t not in _ARTICLES]
+    return [NUMBER_WORDS.get(t, t) for t in tokens if t not in _ARTICLES]
 
 
 def _contains(haystack: list[str], needle: list[str]) -> bool:

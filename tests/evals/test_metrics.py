@@ -20,6 +20,8 @@ from evals import metrics as m
         ("le gendre", "Jared Kushner, gendre du président"),
         ("cessez-le-feu", "un cessez le feu"),
         ("100 000", "environ 100 000 personnes"),
+        ("cinq", "Son record est de 5 rebonds [1]."),
+        ("2 soldats", "deux soldats ont été blessés"),
     ],
 )
 def test_french_normalisation_matches(fact: str, text: str) -> None:
