@@ -10,7 +10,7 @@ from rag.answer import render_grounded
 from rag.grounding import Sentence, number_sentences
 from rag.retrieval import Passage
 from rag.support import GroundedVerification, verify_answer
-from rag.verify import key_details
+from rag.verify import key_details, missing_details
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,3 +224,12 @@ def test_number_words_in_compounds_and_idioms_are_not_numbers() -> None:
     assert key_details("en 2024 300 soldats, 20 000 euros") == {"2024", "300", "20000"}
     shown = [_passage(1, "Vingt-deux soldats ont été tués, et deux mille blessés.", "front")]
     assert _verify("Deux soldats ont été tués.", [1], shown, "Combien de soldats ont été tués ?").claims == []
+
+
+def test_an_ordinal_is_not_the_cardinal_it_is_written_with() -> None:
+    # "350" (a dowry, an age) is not in "le 350e anniversaire"; "16e" is the same rank as "16ème".
+    assert missing_details("350", "L'année 2013 marque le 350e anniversaire de leur arrivée.") == ["350"]
+    assert missing_details("16e", "Le club termine 16ème du championnat.") == []
+    assert missing_details("16e", "Le club a perdu 16 matchs.") == ["16e"]
+    assert missing_details("le 1er mai", "La fête du 1er mai 2020.") == []
+    assert missing_details("30 000 hommes", "l'armée du sérasker (30 000 hommes)") == []
