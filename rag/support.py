@@ -9,7 +9,9 @@ The model names sentence ids; nothing it writes is trusted. Each claim (a senten
    it must hold the question's names (one letter off allowed in a long one: users misspell names)
    and enough of its terms (half, and at least two; the nouns that only frame what is asked, "la
    date de", "le nom de", do not count), and not a different "X Y" where the question asks about
-   "X Z" ("la délégation ukrainienne" is not "la délégation russe").
+   "X Z" ("la délégation ukrainienne" is not "la délégation russe"); the days and years the question
+   names must stand near it, and so must the question's most specific term (the one the fewest
+   shown sentences hold: "en aviron" against a sibling sentence "en natation").
 A claim whose cited ids fail is re-attached to the shown sentence that passes, if one does; a
 claim nothing supports is dropped. Each rule's share of wrong answers stopped against right
 answers refused was measured on PIAF dev (benchmarks/answers.py, see benchmarks/README.md).
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from index.french import analyze, fold
 from index.sentences import split_sentences
@@ -33,6 +36,7 @@ from rag.verify import (
     about_terms,
     key_details,
     missing_details,
+    numbers_text,
 )
 
 # Share of the question's terms that the cited sentence (with the one before it and the title) must
@@ -171,14 +175,20 @@ _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTHS})\b")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 
 
-def question_dates(question: str) -> set[str]:
-    """The days ("28 aout") and years the question names: like its names, what it is about."""
-    q = fold(question)
-    return {f"{d} {m}" for d, m in _DAY_MONTH.findall(q)} | set(_YEAR.findall(q))
-
-
 def _dates_in(folded: str) -> set[str]:
-    return {f"{d} {m}" for d, m in _DAY_MONTH.findall(folded)} | set(_YEAR.findall(folded))
+    """The days ("28 aout") and years of a folded text; "1 500 hommes" is a number, not a year."""
+    text = numbers_text(folded)
+    return {f"{int(d)} {m}" for d, m in _DAY_MONTH.findall(text)} | set(_YEAR.findall(text))
+
+
+def question_dates(question: str) -> set[str]:
+    """The days and years the question names: like its names, what it is about."""
+    return _dates_in(fold(question))
+
+
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(analyze(text))
 
 
 def _date_words(iso: str) -> str:
@@ -229,9 +239,9 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
                 return f"the cited sentence is about something else: {mismatch}"
         # The question's most specific term among the shown sentences (the one fewest of them hold)
         # picks its subject out of its siblings: "la médaille d'or en aviron" is not the one "en natation".
-        counts = {t: sum(1 for x in sentences if _near(t, set(analyze(x.text)))) for t in q_terms}
+        counts = {t: sum(1 for x in sentences if _near(t, set(_terms(x.text)))) for t in q_terms}
         held = {t: c for t, c in counts.items() if c}
-        if held and len(held) > 1:
+        if len(held) > 1:
             rarest = min(held.values())
             if rarest < len(sentences) and not any(_near(t, have) for t, c in held.items() if c == rarest):
                 missing = sorted(t for t, c in held.items() if c == rarest)

@@ -16,7 +16,7 @@ _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # "20 000" and "20\u202f000" are one number, not "20" and "000" (but "en 2024 300 soldats" is two).
 # "le 350e anniversaire" says no 350 of anything, and "16e" is not 16: an ordinal is its own detail.
-_ORDINAL_AFTER = re.compile(r"(?:e|er|re|eme|nd|th|st|rd)\b")
+_ORDINAL_AFTER = re.compile(r"(?:i?eme|ere|er|re|e|nde|nd|th|st|rd)s?\b")
 _DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+\b")
 # Number words assert a number as much as digits do ("deux soldats" against a source saying three).
 # Only standalone words: compounds ("vingt-deux", "vingt et un", "deux mille", "trois cents") are not
@@ -59,7 +59,8 @@ def about_terms(question: str) -> set[str]:
     return set(analyze(question)) - FRAME_TERMS
 
 
-def _numbers_text(text: str) -> str:
+def numbers_text(text: str) -> str:
+    """Digit groups joined: "30 000" -> "30000"."""
     return _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", "", m.group()), text)
 
 
@@ -70,7 +71,7 @@ def key_details(text: str) -> set[str]:
         word = fold(m.group()).strip().strip("'’-")
         if word and word not in GENERIC_CAPITALISED and word not in NUMBER_WORDS:
             out.add(word)
-    numbers = _numbers_text(fold(text))
+    numbers = numbers_text(fold(text))
     for m in _NUMBER.finditer(numbers):
         n = m.group().replace(",", ".")
         out.add(n + "e" if _ORDINAL_AFTER.match(numbers, m.end()) else n)
@@ -80,7 +81,7 @@ def key_details(text: str) -> set[str]:
 
 def _has_detail(detail: str, folded_passage: str) -> bool:
     if detail[0].isdigit():
-        numbers = re.sub(r"(?<=\d),(?=\d)", ".", _numbers_text(folded_passage))
+        numbers = re.sub(r"(?<=\d),(?=\d)", ".", numbers_text(folded_passage))
         if detail.endswith("e"):  # an ordinal: "16e", "16eme", "16th" in the source
             return re.search(rf"(?<![\d.]){re.escape(detail[:-1])}{_ORDINAL_AFTER.pattern}", numbers) is not None
         if re.search(rf"(?<![\d.]){re.escape(detail)}(?![\d]|\.\d|{_ORDINAL_AFTER.pattern})", numbers):

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     # Where the CI eval gate (evals/test_seeds.py) writes its report; empty: a temporary folder.
     eval_report_dir: str = ""
 
+    @field_validator("llm_worker_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, v: object) -> object:
+        # VEILLE_LLM_WORKER_DIR= (empty) means the default, not the current directory.
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("chunk_overlap_tokens")
     @classmethod
     def _overlap_below_size(cls, v: int, info: object) -> int:

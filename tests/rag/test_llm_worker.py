@@ -23,6 +23,8 @@ def test_the_worker_folder_is_a_setting_and_the_tests_do_not_share_the_users(tmp
     default = make_settings(tmp_path, llm_worker_dir=None, model_cache_dir=tmp_path / "cache")
     assert worker_dir(default) == tmp_path / "cache" / "llm-worker"
     assert worker_dir(make_settings(tmp_path, llm_worker_dir=tmp_path / "w")) == tmp_path / "w"
+    empty = make_settings(tmp_path, llm_worker_dir="", model_cache_dir=tmp_path / "c")
+    assert worker_dir(empty) == tmp_path / "c" / "llm-worker"  # an empty variable is the default
     # The suite's own folder (tests/conftest.py): its kill -9 test must not reach a user's worker.
     assert worker_dir(make_settings(tmp_path)) != Settings(_env_file=None).model_cache_dir / "llm-worker"  # type: ignore[call-arg]
 

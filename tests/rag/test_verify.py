@@ -232,4 +232,6 @@ def test_an_ordinal_is_not_the_cardinal_it_is_written_with() -> None:
     assert missing_details("16e", "Le club termine 16ème du championnat.") == []
     assert missing_details("16e", "Le club a perdu 16 matchs.") == ["16e"]
     assert missing_details("le 1er mai", "La fête du 1er mai 2020.") == []
+    for said, source in [("1ère", "1re"), ("16ième", "16e"), ("2e", "2nde"), ("1er", "les 1ers")]:
+        assert missing_details(said, f"Elle finit {source} du classement.") == [], (said, source)
     assert missing_details("30 000 hommes", "l'armée du sérasker (30 000 hommes)") == []
