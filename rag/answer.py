@@ -21,6 +21,7 @@ from rag.grounding import select as select_sentences
 from rag.llm import ChatLLM, LLMUnreachable, Usage, get_llm
 from rag.retrieval import HybridRetriever, Passage, QueryError
 from rag.support import GroundedClaim, GroundedVerification, verify_answer
+from rag.verify import contains_detail, key_details
 from veille.settings import Settings
 
 
@@ -157,8 +158,11 @@ class Answerer:
         prompt = prompts.render("condense", lang, history="\n".join(lines), question=question)
         text = "".join(self.llm.stream([HumanMessage(prompt)], max_tokens=60, usage=usage))
         rewritten = text.strip().split("\n")[0].strip().strip('"«» ')
-        # A rewrite that lost the question (empty, or an answer instead) is worse than none.
-        return rewritten if 3 <= len(rewritten) <= 400 else question
+        # A rewrite that lost the question (empty, or an answer instead) is worse than none; so is one
+        # with a number or year the conversation never said (a small model's "… en décembre 2020").
+        said = " ".join([question, *(t.content for t in history)])
+        invented = [d for d in key_details(rewritten) if d[0].isdigit() and not contains_detail(said, d)]
+        return rewritten if 3 <= len(rewritten) <= 400 and not invented else question
 
     def stream(
         self,

@@ -49,3 +49,20 @@ def test_answers_and_digests_send_rendered_prompts(sample_store: SampleStore, tm
             assert "{{" not in str(m.content) and "}}" not in str(m.content)
     system = str(model.sent[0][0].content)
     assert '{"ids": [<numéros>], "answer"' in system
+
+
+def test_a_follow_up_rewrite_that_invents_a_number_is_not_used(sample_store: SampleStore) -> None:
+    from rag.answer import Turn
+    from rag.llm import Usage
+
+    history = [
+        Turn("user", "Qui représente les États-Unis aux pourparlers ?"),
+        Turn("assistant", "Steve Witkoff et Jared Kushner [1]."),
+    ]
+    question = "Et où se sont-ils rendus début décembre ?"
+    invented = "Où Steve Witkoff et Jared Kushner se sont-ils rendus en décembre 2020 ?"
+    faithful = "Où Steve Witkoff et Jared Kushner se sont-ils rendus début décembre ?"
+    for rewrite, expected in [(invented, question), (faithful, faithful)]:
+        llm = ChatLLM(FakeListChatModel(responses=[rewrite]), backend="openai", json_mode="none", serialise=False)
+        answerer = Answerer(sample_store.store, llm=llm)
+        assert answerer.condense(question, history, "fr", Usage()) == expected
