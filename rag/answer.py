@@ -21,7 +21,7 @@ from rag.grounding import select as select_sentences
 from rag.llm import ChatLLM, LLMUnreachable, Usage, get_llm
 from rag.retrieval import HybridRetriever, Passage, QueryError
 from rag.support import GroundedClaim, GroundedVerification, verify_answer
-from rag.verify import contains_detail, key_details
+from rag.verify import missing_details
 from veille.settings import Settings
 
 
@@ -161,7 +161,7 @@ class Answerer:
         # A rewrite that lost the question (empty, or an answer instead) is worse than none; so is one
         # with a number or year the conversation never said (a small model's "… en décembre 2020").
         said = " ".join([question, *(t.content for t in history)])
-        invented = [d for d in key_details(rewritten) if d[0].isdigit() and not contains_detail(said, d)]
+        invented = any(d[0].isdigit() for d in missing_details(rewritten, said))
         return rewritten if 3 <= len(rewritten) <= 400 and not invented else question
 
     def stream(

@@ -239,7 +239,7 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
                 return f"the cited sentence is about something else: {mismatch}"
         # The question's most specific term among the shown sentences (the one fewest of them hold)
         # picks its subject out of its siblings: "la médaille d'or en aviron" is not the one "en natation".
-        counts = {t: sum(1 for x in sentences if _near(t, set(_terms(x.text)))) for t in q_terms}
+        counts = {t: sum(1 for x in sentences if _near(t, _terms(x.text))) for t in q_terms}
         held = {t: c for t, c in counts.items() if c}
         if len(held) > 1:
             rarest = min(held.values())

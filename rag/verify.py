@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Set as AbstractSet
 
 from index.french import analyze, fold, word_terms
 
@@ -136,7 +137,7 @@ def _root(term: str) -> str:
     return term
 
 
-def _near(term: str, terms: set[str]) -> bool:
+def _near(term: str, terms: AbstractSet[str]) -> bool:
     """`term` or a word of the same family ("russ" ~ "russi", "roumain" ~ "roumani", "creation" ~
     "cre"), not merely one that starts alike ("secret" is not "secretair")."""
     if term in terms:
