@@ -19,7 +19,8 @@ from api.routes_articles import router as articles_router
 from api.routes_digests import router as digests_router
 from api.schemas import ErrorOut
 from api.services import Services, reader, services
-from rag.llm import ChatLLM, describe_llm
+from rag.llm import ChatLLM
+from veille.keys import exposure_notice
 from veille.settings import Settings
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -86,6 +87,9 @@ def create_app(settings: Settings, llm: ChatLLM | None = None) -> FastAPI:
             503: {"model": ErrorOut},
         },
     )
+    # The same rule as `veille serve`, for an app served by any other means: without keys, only a
+    # loopback address may be configured.
+    exposure_notice(settings.host, settings.api_keys)
     svc = Services(settings, llm)
     svc.store  # open the store now: the first requests should not race to open it  # noqa: B018
     app.state.services = svc
@@ -123,22 +127,9 @@ def create_app(settings: Settings, llm: ChatLLM | None = None) -> FastAPI:
 
     @app.get("/readyz", tags=["ops"], summary="Store, embedder and LLM reachable")
     def readyz(s: Annotated[Services, Depends(services)]) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            s.store.catalog.counts()
-            s.store.vectors.count()
-            checks["store"] = "ok"
-        except Exception as exc:
-            checks["store"] = f"unavailable: {exc}"
-        try:
-            s.store.embedder.embed_query("test")
-            checks["embedder"] = "ok"
-        except Exception as exc:
-            checks["embedder"] = f"unavailable: {exc}"
-        checks["llm"] = s.llm_status()
-        ok = all(v == "ok" for v in checks.values())
-        body = {"ready": ok, "checks": checks, "llm": describe_llm(s.settings)}
-        return JSONResponse(body, status_code=200 if ok else 503)
+        r = s.readiness()
+        body = {"ready": r.ready, "checks": r.checks, "llm": r.llm}
+        return JSONResponse(body, status_code=200 if r.ready else 503)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     def metrics(_: Annotated[object, Depends(reader)]) -> Response:

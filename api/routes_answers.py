@@ -93,7 +93,7 @@ def _final(events: Iterator[AnswerEvent]) -> Answer:
 def search(
     req: SearchRequest, _: Annotated[object, Depends(reader)], svc: Annotated[Services, Depends(services)]
 ) -> SearchResult:
-    passages = svc.answerer.retriever.retrieve(req.query, k=req.k, filters=_filters(req.filters), mode=req.mode)
+    passages = svc.search(req.query, k=req.k, filters=_filters(req.filters), mode=req.mode)
     return SearchResult(
         passages=[
             PassageOut(

@@ -88,12 +88,7 @@ def _from_json(payload: Any, opts: ReadOptions) -> list[Article | Rejection]:
 async def add_articles(
     request: Request, _: Annotated[object, Depends(writer)], svc: Annotated[Services, Depends(services)]
 ) -> IngestResult:
-    s = svc.settings
-    opts = ReadOptions(
-        max_file_bytes=int(s.max_file_mb * 1024 * 1024),
-        max_article_chars=s.max_article_chars,
-        min_article_chars=s.min_article_chars,
-    )
+    opts = svc.read_options()
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form()

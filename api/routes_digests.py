@@ -30,11 +30,7 @@ def _respond(d: Digest, fmt: str) -> Response:
 def build_digest(
     req: DigestRequest, _: Annotated[object, Depends(writer)], svc: Annotated[Services, Depends(services)]
 ) -> Response:
-    since = req.date or req.since
-    if since is None:
-        raise ApiError(422, "invalid_request", "give date (YYYY-MM-DD), or since (and until)")
-    until = req.until or (req.date if req.date else since)
-    d = svc.digester.digest(since, until, req.sources, req.lang, req.max_stories)
+    d = svc.digest(req.date, req.since, req.until, req.sources, req.lang, req.max_stories)  # ValueError: 422
     return _respond(d, req.format)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 import time
 from collections import deque
@@ -12,35 +10,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from api.errors import ApiError
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def new_key(scope: str) -> tuple[str, str]:
-    """A fresh secret and the entry to put in VEILLE_API_KEYS (only the hash is kept)."""
-    if scope not in ("read", "write"):
-        raise ValueError("scope must be read or write")
-    key = "vk_" + secrets.token_urlsafe(24)
-    return key, f"{scope}:{hash_key(key)}"
-
-
-def parse_keys(spec: str) -> dict[str, str]:
-    """{sha256: scope} from "read:<hex>,write:<hex>"."""
-    out: dict[str, str] = {}
-    for raw in spec.split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        scope, _, digest = entry.partition(":")
-        if scope not in ("read", "write") or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ValueError(
-                f"VEILLE_API_KEYS entry {entry[:12]!r}… must be read:<sha256 hex> or write:<sha256 hex>; "
-                "`veille keys create --scope write` prints one"
-            )
-        out[digest] = scope
-    return out
+from veille.keys import hash_key
 
 
 @dataclass(frozen=True)

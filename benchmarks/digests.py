@@ -41,11 +41,11 @@ from benchmarks.answers import machine_line  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
 from index.readers import ReadOptions, build_article, read_inputs  # noqa: E402
 from index.store import Filters, Store  # noqa: E402
-from index.tokens import count_tokens  # noqa: E402
 from rag.digest_checks import citation_problems, lede_recall  # noqa: E402
 from rag.digests import Digester  # noqa: E402
 from rag.stories import SAME_STORY, linkage  # noqa: E402
 from veille.settings import Settings  # noqa: E402
+from veille.text.tokens import count_tokens  # noqa: E402
 
 
 def load_days(data: Path, n: int) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:

@@ -560,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     if bad or not modes:
         ap.error(f"--mode: unknown {', '.join(bad) or '(empty)'}; use rrf, dense, lexical or all")
 
-    from index.tokens import count_tokens
     from veille.settings import Settings
+    from veille.text.tokens import count_tokens
 
     overrides: dict[str, Any] = {}
     if args.chunk_tokens is not None:

@@ -612,8 +612,8 @@ def main(argv: list[str] | None = None) -> int:
     if not path.exists():
         print(f"SKIP: {path} is absent (see ../shared/data/README.md); pass --data to point elsewhere.")
         return 0
-    from index.tokens import count_tokens
     from veille.settings import Settings
+    from veille.text.tokens import count_tokens
 
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         total = sum(1 for _ in fh)

@@ -15,9 +15,8 @@ from typing import Any
 from evals.gold import load_gold
 from evals.judge import LLMJudge
 from evals.report import Failure, aggregate, build_report, check, diff, load_thresholds, write
-from evals.runner import ItemResult, Runner, temporary_store
-from index.store import Store
-from rag.llm import get_llm
+from evals.runner import ItemResult, Runner, temporary_service
+from rag.service import Veille
 from veille.settings import Settings
 
 
@@ -66,14 +65,13 @@ def evaluate(
         gold = load_gold(spec)
         with ExitStack() as stack:
             if gold.corpus:
-                store, tmp = temporary_store(settings, gold)
+                app, tmp = temporary_service(settings, gold)
                 stack.callback(tmp.cleanup)
-                stack.callback(store.close)
             else:
-                store = Store(settings)
-                stack.callback(store.close)
-            llm_judge = LLMJudge(get_llm(settings)) if judge else None
-            runner = Runner(store, judge=llm_judge)
+                app = Veille(settings)
+            stack.callback(app.close)
+            llm_judge = LLMJudge(app.llm) if judge else None
+            runner = Runner(app, judge=llm_judge)
             items = runner.run(gold, _Steps(progress, len(gold.items) + len(gold.digests)))
         metrics = aggregate(items)
         failures = check(metrics, rules, items)

@@ -12,9 +12,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from index.language import detect_language
-from index.sentences import split_sentences
 from rag.verify import NUMBER_WORDS
+from veille.text.language import detect_language
+from veille.text.sentences import split_sentences
 
 _ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 _ARTICLES = frozenset("le la les l un une des du de d au aux the a an".split())

@@ -21,15 +21,14 @@ from typing import Any, Protocol
 
 from evals import metrics as m
 from evals.gold import DigestItem, GoldSet, QAItem
-from index.ingest import Ingestor
 from index.models import Article
-from index.readers import ReadOptions, build_article, read_inputs
+from index.readers import build_article, read_inputs
 from index.store import Filters, Store
-from rag.answer import Answer, Answerer, Turn
+from rag.answer import Answer, Turn
 from rag.digest_checks import citation_problems
 from rag.digest_render import to_markdown
-from rag.digests import Digester
-from rag.retrieval import HybridRetriever, Passage
+from rag.retrieval import Passage
+from rag.service import Veille
 from rag.stories import SAME_STORY
 from veille.settings import Settings
 
@@ -89,10 +88,10 @@ def item_filters(item: QAItem) -> Filters:
     return Filters(since=f.since, until=f.until, sources=tuple(f.sources))
 
 
-def ingest_corpus(gold: GoldSet, store: Store) -> int:
+def ingest_corpus(gold: GoldSet, app: Veille) -> int:
     """Ingest the gold set's corpus: files and folders, or `piaf:PATH` paragraphs read in place."""
     articles: list[Article] = []
-    opts = ReadOptions()
+    opts = app.read_options()
     for entry in gold.corpus:
         if entry.startswith("piaf:"):
             with gzip.open(entry[5:], "rt", encoding="utf-8") as fh:
@@ -107,30 +106,25 @@ def ingest_corpus(gold: GoldSet, store: Store) -> int:
                     articles.append(a)
                 else:
                     raise ValueError(f"corpus file rejected: {a.origin}: {a.reason}")
-    report = Ingestor(store).ingest(articles)
+    report = app.ingestor().ingest(articles)
     return len(report.added) + len(report.unchanged) + len(report.replaced)
 
 
 class Runner:
+    """Drives the application as a user would; a test may swap the answerer or the retriever."""
+
     def __init__(
         self,
-        store: Store,
+        app: Veille,
         answerer: AnswersQuestions | None = None,
         retriever: RanksPassages | None = None,
-        digester: Digester | None = None,
         judge: Callable[[QAItem, Answer], bool | None] | None = None,
     ) -> None:
-        self.store = store
-        self.answerer = answerer or Answerer(store)
-        self.retriever = retriever or HybridRetriever(store)
-        self._digester = digester
+        self.app = app
+        self.store = app.store
+        self.answerer: AnswersQuestions = answerer or app.answerer
+        self.retriever: RanksPassages = retriever or app.answerer.retriever
         self.judge = judge
-
-    @property
-    def digester(self) -> Digester:
-        if self._digester is None:
-            self._digester = Digester(self.store)
-        return self._digester
 
     def run(self, gold: GoldSet, progress: Progress | None = None) -> list[ItemResult]:
         out = []
@@ -200,7 +194,7 @@ class Runner:
         res = ItemResult(item.id, "digest", f"digest {window}", True)
         t = time.perf_counter()
         try:
-            d = self.digester.digest(item.since, item.until, item.sources, max_stories=item.max_stories)
+            d = self.app.digest(since=item.since, until=item.until, sources=item.sources, max_stories=item.max_stories)
         except Exception as exc:
             res.error = f"{type(exc).__name__}: {exc}"
             return res
@@ -229,9 +223,9 @@ class Runner:
         return res
 
 
-def temporary_store(settings: Settings, gold: GoldSet) -> tuple[Store, tempfile.TemporaryDirectory[str]]:
-    """A fresh store in a temporary folder, holding the gold set's corpus."""
+def temporary_service(settings: Settings, gold: GoldSet) -> tuple[Veille, tempfile.TemporaryDirectory[str]]:
+    """The application over a fresh store in a temporary folder, holding the gold set's corpus."""
     tmp = tempfile.TemporaryDirectory(prefix=f"veille-eval-{re.sub(r'[^a-z0-9]+', '-', gold.name.lower())}-")
-    store = Store(settings.model_copy(update={"data_dir": Path(tmp.name), "chroma_url": ""}))
-    ingest_corpus(gold, store)
-    return store, tmp
+    app = Veille(settings.model_copy(update={"data_dir": Path(tmp.name), "chroma_url": ""}))
+    ingest_corpus(gold, app)
+    return app, tmp

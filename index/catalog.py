@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from index.french import analyze
-from index.language import detect_language
 from index.models import Article, Chunk
 from index.writers import is_abandoned
+from veille.text.french import analyze
+from veille.text.language import detect_language
 
 SCHEMA_VERSION = "1"
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from index.models import Article, Chunk
-from index.sentences import sentence_spans
-from index.tokens import count_tokens
+from veille.text.sentences import sentence_spans
+from veille.text.tokens import count_tokens
 
 
 @dataclass(frozen=True)

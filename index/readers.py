@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from index.language import detect_language
 from index.models import Article, Rejection
-from index.text import clean_text, content_id
+from veille.text.clean import clean_text, content_id
+from veille.text.language import detect_language
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")

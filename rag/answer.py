@@ -10,9 +10,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from index.language import detect_language
 from index.store import Filters, Store
-from index.tokens import count_tokens
 from rag import prompts
 from rag.drafts import grounded_schema, parse_grounded, partial_answer_text
 from rag.extractive import best_sentences
@@ -23,6 +21,8 @@ from rag.retrieval import HybridRetriever, Passage, QueryError
 from rag.support import GroundedClaim, GroundedVerification, verify_answer
 from rag.verify import missing_details
 from veille.settings import Settings
+from veille.text.language import detect_language
+from veille.text.tokens import count_tokens
 
 
 @dataclass(frozen=True)

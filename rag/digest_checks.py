@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from index.catalog import ArticleRecord
-from index.french import analyze
 from rag.digest_models import Digest
 from rag.story_writer import supported_by
+from veille.text.french import analyze
 
 
 def citation_problems(digest: Digest, articles: Mapping[str, ArticleRecord]) -> list[str]:

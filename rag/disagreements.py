@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.catalog import ArticleRecord
-from index.french import analyze, fold
 from rag.verify import GENERIC_CAPITALISED
+from veille.text.french import analyze, fold
 
 _CAP = r"[A-ZÀ-ÖØ-Þ][\w\-’']+"
 _NAME_RUN = re.compile(rf"{_CAP}(?:\s+{_CAP})+")

@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.french import analyze, fold
 from rag.grounding import Sentence, neighbours
 from rag.retrieval import Passage
 from rag.support import _MONTHS, Judge, _about, first_kind, question_names
 from rag.verify import GENERIC_CAPITALISED, _near
+from veille.text.french import analyze, fold
 
 _DATE = re.compile(rf"\b(\d{{1,2}}\s+({_MONTHS})|({_MONTHS})\s+\d{{4}}|\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})\b")
 _NUMBER = re.compile(

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.sentences import sentence_spans
-from rag.injection import MASK, is_instruction_like
 from rag.retrieval import Passage
+from veille.text.injection import MASK, is_instruction_like
+from veille.text.sentences import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ PASSAGE_RANK_COST = 1.1
 def _select(
     shown: Sequence[Passage], spans: list[tuple[int, int, int]], question: str, budget: int
 ) -> list[tuple[int, int, int]]:
-    from index.french import analyze, fold
-    from index.tokens import count_tokens
     from rag.verify import _near, about_terms
+    from veille.text.french import analyze, fold
+    from veille.text.tokens import count_tokens
 
     terms = about_terms(question) or set(analyze(question))
     names = {fold(w) for w in re.findall(r"(?<!^)\b[A-ZÀ-ÖØ-Þ][\w-]+", question.strip())}

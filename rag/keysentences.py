@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.catalog import ArticleRecord
-from index.french import analyze, fold
-from index.sentences import sentence_spans
-from rag.injection import is_instruction_like
 from rag.verify import GENERIC_CAPITALISED, key_details
+from veille.text.french import analyze, fold
+from veille.text.injection import is_instruction_like
+from veille.text.sentences import sentence_spans
 
 _PRONOUN_START = re.compile(
     r"^\W*(il|elle|ils|elles|cela|ce|ceci|celui|celle|ceux|celles|lui|leur|they|it|he|she|this)\b", re.IGNORECASE

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.catalog import ArticleRecord
-from index.french import fold
+from veille.text.french import fold
 
 # Calibrated on the seed pair (two outlets, one story: 0.93) and busy days of the
 # shared news corpus (distinct events on the same beat: 0.88–0.91); see benchmarks/digests.py.

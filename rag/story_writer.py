@@ -20,14 +20,14 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from index.catalog import ArticleRecord
-from index.french import analyze
 from rag import prompts
 from rag.digest_models import Bullet, SpanRef
 from rag.drafts import load_json_lenient
-from rag.injection import is_instruction_like
 from rag.keysentences import Unit, article_units
 from rag.llm import ChatLLM, Usage
 from rag.verify import contains_detail, key_details, missing_details, unsupported_terms
+from veille.text.french import analyze
+from veille.text.injection import is_instruction_like
 
 MIN_WORD_COVERAGE = 0.5
 _MAX_HEADLINE_WORDS = 16

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from index.french import analyze, fold
-from index.sentences import split_sentences
 from rag.grounding import Sentence, neighbours
 from rag.retrieval import Passage
 from rag.verify import (
@@ -38,6 +36,8 @@ from rag.verify import (
     missing_details,
     numbers_text,
 )
+from veille.text.french import analyze, fold
+from veille.text.sentences import split_sentences
 
 # Share of the question's terms that the cited sentence (with the one before it and the title) must
 # hold, and how many of the answer's content words may be absent from its support (paraphrase).

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Set as AbstractSet
 
-from index.french import analyze, fold, word_terms
+from veille.text.french import analyze, fold, word_terms
 
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.security import new_key
 from tests.helpers import SAMPLE_DIR, VEILLE, free_port, running_server
+from veille.keys import new_key
 
 
 @dataclass

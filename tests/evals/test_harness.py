@@ -21,6 +21,7 @@ from evals.runner import ItemResult, Runner, item_filters
 from index.store import Filters, Store
 from rag.answer import Answer, Citation, Turn
 from rag.retrieval import HybridRetriever, Passage
+from rag.service import Veille
 from tests.conftest import SampleStore
 
 GOLD = Path(__file__).resolve().parents[2] / "evals" / "gold" / "seeds.yaml"
@@ -84,7 +85,7 @@ _SEED_TEXT = "".join(p.read_text(encoding="utf-8") for p in (GOLD.parents[2] / "
 
 
 def _failed(sample: SampleStore, gold: GoldSet, **parts: object) -> dict[str, list[str]]:
-    runner = Runner(sample.store, **parts)  # type: ignore[arg-type]
+    runner = Runner(Veille(store=sample.store), **parts)  # type: ignore[arg-type]
     items = runner.run(gold)
     return {f.metric: f.items for f in check(aggregate(items), RULES, items)}
 

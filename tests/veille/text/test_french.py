@@ -9,9 +9,9 @@ import pytest
 
 from index.catalog import Catalog
 from index.chunking import chunk_article
-from index.french import analyze, fold
 from index.models import Article
 from index.writers import lease
+from veille.text.french import analyze, fold
 
 
 @pytest.mark.parametrize(

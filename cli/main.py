@@ -13,13 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from index.models import Article, Rejection
-from index.readers import ReadOptions, iter_files, read_path
-from index.store import Filters, Store
+from index.readers import iter_files, read_path
+from index.store import Filters
 from index.vectors import StoreError
 from veille.settings import get_settings
 
 if TYPE_CHECKING:
-    from rag.digests import Digester
+    from rag.service import Veille
 
 app = typer.Typer(help="Veille: cited answers and briefings over French news.", no_args_is_help=True)
 console = Console()
@@ -35,24 +35,18 @@ def _date(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD", param_hint=option) from None
 
 
-def _open_store(ctx: typer.Context) -> Store:
+def _app(ctx: typer.Context) -> Veille:
+    """The application service with its store open, closed when the command ends however it ends."""
+    from rag.service import Veille
+
+    app_ = Veille(get_settings())
+    ctx.call_on_close(app_.close)
     try:
-        store = Store(get_settings())
+        app_.store  # noqa: B018  (opened now, so a locked or mismatched folder is said before any work)
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    # Closed when the command ends, however it ends: a process that runs commands in turn (tests,
-    # a notebook, a script calling the app) otherwise keeps the folder locked against every other one.
-    ctx.call_on_close(store.close)
-    return store
-
-
-def _digester(ctx: typer.Context) -> Digester:
-    from rag.digests import Digester
-
-    digester = Digester(_open_store(ctx))
-    ctx.call_on_close(digester.saved.close)
-    return digester
+    return app_
 
 
 def _filters(since: str | None, until: str | None, source: list[str] | None) -> Filters:
@@ -72,23 +66,12 @@ def ingest(
     lang: Annotated[str | None, typer.Option(help="Language for articles that name none (else detected)")] = None,
 ) -> None:
     """Add articles to the index; unchanged ones are skipped, changed ones replaced."""
-    from index.ingest import Ingestor
-
     _date(date_, "--date")
-    s = get_settings()
-    opts = ReadOptions(
-        max_file_bytes=int(s.max_file_mb * 1024 * 1024),
-        max_article_chars=s.max_article_chars,
-        min_article_chars=s.min_article_chars,
-        encoding=encoding,
-        default_source=source or "",
-        default_date=date_ or "",
-        default_lang=lang or "",
-    )
-    store = _open_store(ctx)
+    service = _app(ctx)
+    opts = service.read_options(encoding, source or "", date_ or "", lang or "")
     files = list(iter_files(paths))
     try:
-        ingestor = Ingestor(store)
+        ingestor = service.ingestor()
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -150,14 +133,12 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Hybrid search: print the best passages with their article, date and score."""
-    from rag.retrieval import HybridRetriever, QueryError
+    from rag.retrieval import QueryError
 
     filters = _filters(since, until, source)
-    store = _open_store(ctx)
+    service = _app(ctx)
     try:
-        passages = HybridRetriever(store).retrieve(
-            query, k=k, filters=filters, mode=mode, recency_half_life_days=recency
-        )
+        passages = service.search(query, k=k, filters=filters, mode=mode, recency_half_life_days=recency)
     except (QueryError, ValueError, StoreError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -187,17 +168,16 @@ def ask(
     """Answer a question from the articles, with citations, or say the sources do not say."""
     from dataclasses import asdict
 
-    from rag.answer import Answerer
     from rag.llm import LLMError
     from rag.retrieval import QueryError
 
     filters = _filters(since, until, source)
-    answerer = Answerer(_open_store(ctx))
+    service = _app(ctx)
     final = None
     live = stream and not as_json and console.is_terminal
     try:
         shown = ""
-        for event in answerer.stream(question, filters=filters):
+        for event in service.ask(question, filters=filters):
             if event.kind == "answer" and live:
                 console.print(event.text[len(shown) :], end="", highlight=False, soft_wrap=True)
                 shown = event.text
@@ -299,13 +279,16 @@ def digest(
     out: OutFile = None,
 ) -> None:
     """A cited briefing of the articles of a day or window: stories merged across outlets."""
-    start = _date(day, "--date") or _date(since, "--since")
-    if start is None:
-        err.print("[red]error:[/red] give --date YYYY-MM-DD, or --since (and --until)")
-        raise typer.Exit(2)
-    end = _date(until, "--until") or (start if day else None)
-    digester = _digester(ctx)
-    result = _run_digest(lambda p: digester.digest(start, end or start, source or [], lang, max_stories, p))
+    from rag.service import digest_window
+
+    d, s, u = _date(day, "--date"), _date(since, "--since"), _date(until, "--until")
+    try:
+        digest_window(d, s, u)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}: the options --date, or --since and --until")
+        raise typer.Exit(2) from None
+    service = _app(ctx)
+    result = _run_digest(lambda p: service.digest(d, s, u, source or [], lang, max_stories, p))
     _emit_digest(result, fmt, out)
 
 
@@ -323,7 +306,7 @@ def brief(
 ) -> None:
     """A cited briefing on a topic, over the articles that match it."""
     s, u = _date(since, "--since"), _date(until, "--until")
-    digester = _digester(ctx)
+    digester = _app(ctx).digester
     result = _run_digest(lambda p: digester.brief(topic, s, u, source or [], lang, max_stories, progress=p))
     _emit_digest(result, fmt, out)
 
@@ -337,7 +320,7 @@ def summarize(
     out: OutFile = None,
 ) -> None:
     """A cited summary of one article."""
-    digester = _digester(ctx)
+    digester = _app(ctx).digester
     result = _run_digest(lambda p: digester.summarize(article_id, lang))
     _emit_digest(result, fmt, out)
 
@@ -402,7 +385,7 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(scope: Annotated[str, typer.Option(help="read or write")] = "read") -> None:
     """Print a new API key (shown once) and the VEILLE_API_KEYS entry that accepts it."""
-    from api.security import new_key
+    from veille.keys import new_key
 
     try:
         key, entry = new_key(scope)
@@ -422,26 +405,20 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from api.security import parse_keys
+    from veille.keys import exposure_notice
 
     settings = get_settings()
     bind = host or settings.host
     try:
-        keys = parse_keys(settings.api_keys)
+        notice = exposure_notice(bind, settings.api_keys)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    loopback = bind in ("127.0.0.1", "localhost", "::1")
-    if not keys and not loopback:
-        err.print(
-            f"[red]error:[/red] no API keys configured: refusing to listen on {bind}. "
-            "Set VEILLE_API_KEYS (`veille keys create --scope write`) or keep the default 127.0.0.1."
-        )
-        raise typer.Exit(2)
-    if not keys:
-        err.print("no API keys configured: listening on loopback only, every local client may read and write")
+    if notice:
+        err.print(notice)
     try:
-        application = create_app(settings)
+        # The app checks the bind it is configured with: here, the one this command listens on.
+        application = create_app(settings.model_copy(update={"host": bind}))
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -457,15 +434,11 @@ def serve(
 @app.command()
 def stats(ctx: typer.Context) -> None:
     """What the index holds."""
-    store = _open_store(ctx)
     try:
-        info = store.stats()
+        info = _app(ctx).stats()
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    from rag.llm import describe_llm
-
-    info["llm"] = describe_llm(store.settings)
     table = Table(show_header=False)
     for key, value in info.items():
         table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
@@ -478,7 +451,7 @@ def rebuild_vectors(ctx: typer.Context) -> None:
     repair when Chroma errors on its files or they were lost. Stop other writers first."""
     from index.rebuild import rebuild_vectors as rebuild
 
-    store = _open_store(ctx)
+    store = _app(ctx).store
     with _bar() as progress:
         task = progress.add_task("rebuilding the vector index", total=None)
         try:
@@ -499,11 +472,11 @@ def rebuild_vectors(ctx: typer.Context) -> None:
 @app.command()
 def delete(ctx: typer.Context, ids: Annotated[list[str], typer.Argument(help="Article ids")]) -> None:
     """Remove articles from the vector and lexical indexes."""
-    from index.ingest import Ingestor, WriterBusy
+    from index.ingest import WriterBusy
 
-    store = _open_store(ctx)
+    service = _app(ctx)
     try:
-        deleted, missing = Ingestor(store).delete(ids)
+        deleted, missing = service.ingestor().delete(ids)
     except (StoreError, WriterBusy) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

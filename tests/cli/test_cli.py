@@ -13,6 +13,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from cli.main import app
 from index.embedders import Embedder
 from index.vectors import connect, drop_collection
 from tests.conftest import SampleStore
@@ -28,7 +29,6 @@ from tests.helpers import (
     write_short_articles,
     write_txt,
 )
-from veille.cli import app
 from veille.settings import get_settings
 
 Run = Callable[..., Result]
@@ -313,7 +313,8 @@ def test_another_embedder_is_refused(run: Run, sample_store: SampleStore) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["digest"], "give --date"),
+        (["digest"], "the options --date, or --since and --until"),
+        (["digest", "--since", "2025-12-18", "--until", "2025-12-01"], "ends (2025-12-01) before it starts"),
         (["digest", "--date", "18/12/2025"], "YYYY-MM-DD"),
         (["digest", "--date", "1999-01-01"], "no article dated 1999-01-01"),
         (["digest", "--date", "2025-12-18", "--source", "nope"], "unknown source"),

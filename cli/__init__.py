@@ -1,0 +1,1 @@
+"""The `veille` command: a thin shell over index/, rag/, api/ and evals/."""
