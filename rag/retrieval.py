@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from index.store import Filters, Store
+from rag.rerank import load_reranker
 from veille.settings import Settings
 
 
@@ -44,6 +45,7 @@ class HybridRetriever:
     def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
         self.settings = settings or store.settings
+        self.reranker = load_reranker(self.settings)
 
     def retrieve(
         self,
@@ -114,4 +116,6 @@ class HybridRetriever:
                 )
             )
         passages.sort(key=lambda p: (-p.score, p.chunk_id))
+        if self.reranker is not None:
+            passages = self.reranker.rerank(query, passages[: max(k, s.rerank_depth)])
         return passages[:k]

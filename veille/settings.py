@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "dense", "lexical"] = "rrf"
     rrf_k: int = Field(default=10, ge=1)  # 10 beat 60 on PIAF: recall@5 0.931 vs 0.923
     candidates: int = Field(default=50, ge=1, le=1000)
+    # A registered reranker (rag/rerank.py) reorders the best `rerank_depth` fused passages before
+    # the cut to k; empty: none.
+    reranker: str = ""
+    rerank_depth: int = Field(default=20, ge=1, le=1000)
     # The lexical search keeps the query's rarest terms while their (chunk, term) postings fit in
     # this budget, and always the rarest one (0: every term). Its cost grows with the postings it
     # scores, so this bounds it however large the corpus (benchmarks/README.md, "Scale").
