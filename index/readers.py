@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,14 +19,10 @@ from typing import Any
 import yaml
 
 from index.models import Article, Rejection
+from veille.registry import Registry
 from veille.text.clean import clean_text, content_id
 from veille.text.language import detect_language
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown")
-HTML_SUFFIXES = (".html", ".htm")
-JSON_SUFFIXES = (".json", ".json.gz")
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
-SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 _FIELDS = ("id", "title", "text", "date", "source", "url", "lang")
 
 
@@ -47,9 +43,29 @@ class InputError(ValueError):
     """A problem with one input that the user can fix; the message says how."""
 
 
+# A reader turns one file into articles or rejections, and never raises on bad input.
+Reader = Callable[[Path, "ReadOptions"], Iterator[Article | Rejection]]
+FORMATS: Registry[Reader] = Registry("input format", "the file name's suffix")
+
+
+def input_format(*suffixes: str) -> Callable[[Reader], Reader]:
+    """Register a reader for file names ending in these suffixes (".xml", ".json.gz")."""
+
+    def add(reader: Reader) -> Reader:
+        for suffix in suffixes:
+            FORMATS.register(suffix.lower())(reader)
+        return reader
+
+    return add
+
+
+def supported() -> list[str]:
+    return FORMATS.names()
+
+
 def _suffix(path: Path) -> str:
     name = path.name.lower()
-    for suffix in sorted(SUPPORTED, key=len, reverse=True):
+    for suffix in sorted(supported(), key=len, reverse=True):
         if name.endswith(suffix):
             return suffix
     return path.suffix.lower()
@@ -213,12 +229,14 @@ def _one(record: Any, origin: str, opts: ReadOptions) -> Article | Rejection:
         return Rejection(origin, str(exc))
 
 
+@input_format(".txt", ".md", ".markdown")
 def _read_text(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
     text = _decode(_read_bytes(path, opts), opts.encoding)
     meta, body = _front_matter(text.replace("\r\n", "\n"))
     yield _one({**meta, "text": body}, str(path), opts)
 
 
+@input_format(".html", ".htm")
 def _read_html(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
     import trafilatura  # heavy import, only when HTML is ingested
 
@@ -233,6 +251,7 @@ def _read_html(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
     yield _one(record, str(path), opts)
 
 
+@input_format(".json", ".json.gz")
 def _read_json(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
     raw = _decode(_read_bytes(path, opts), opts.encoding)
     try:
@@ -248,6 +267,7 @@ def _read_json(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
         yield _one(data, str(path), opts)
 
 
+@input_format(".jsonl", ".jsonl.gz", ".ndjson")
 def _read_jsonl(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
     if path.stat().st_size == 0:
         raise InputError("empty file")
@@ -276,16 +296,11 @@ def _read_jsonl(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
 def read_path(path: Path, opts: ReadOptions) -> Iterator[Article | Rejection]:
     """Every article of one file, or rejections saying what is wrong with it."""
     suffix = _suffix(path)
-    readers = {
-        **{s: _read_text for s in TEXT_SUFFIXES},
-        **{s: _read_html for s in HTML_SUFFIXES},
-        **{s: _read_json for s in JSON_SUFFIXES},
-        **{s: _read_jsonl for s in JSONL_SUFFIXES},
-    }
-    reader = readers.get(suffix)
-    if reader is None:
-        yield Rejection(str(path), f"unsupported file type {suffix or '(none)'!r}; use one of {', '.join(SUPPORTED)}")
+    if suffix not in supported():
+        kinds = ", ".join(supported())
+        yield Rejection(str(path), f"unsupported file type {suffix or '(none)'!r}; use one of {kinds}")
         return
+    reader = FORMATS.get(suffix)
     try:
         yield from reader(path, opts)
     except InputError as exc:

@@ -24,6 +24,7 @@ from rag.answer import Answerer, AnswerEvent, Turn
 from rag.llm import ChatLLM, describe_llm, get_llm
 from rag.model_weights import FILE_NAME
 from rag.retrieval import Passage
+from veille.plugins import load_plugins
 from veille.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class Veille:
         self, settings: Settings | None = None, llm: ChatLLM | None = None, store: Store | None = None
     ) -> None:
         self.settings = settings or (store.settings if store else get_settings())
+        load_plugins(self.settings.plugins)  # before anything is built that a plugin may register
         self._llm = llm
         self._owns_store = store is None
         if store is not None:  # opened by the caller, who closes it

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # the cut to k; empty: none.
     reranker: str = ""
     rerank_depth: int = Field(default=20, ge=1, le=1000)
+    # Modules imported at start-up that register extensions (veille/plugins.py), comma-separated.
+    plugins: str = ""
     # The lexical search keeps the query's rarest terms while their (chunk, term) postings fit in
     # this budget, and always the rarest one (0: every term). Its cost grows with the postings it
     # scores, so this bounds it however large the corpus (benchmarks/README.md, "Scale").
