@@ -11,35 +11,16 @@ from typing import Any
 import yaml
 
 from evals import metrics as m
-from evals.runner import ItemResult, verdict_ok
+from evals.measures import METRICS, verdict_ok
+from evals.runner import ItemResult
 
-# metric -> the per-item verdict it averages (for naming the items that fail it)
-VERDICT_OF = {
-    "fact_recall": "fact_recall",
-    "retrieval_recall_at_k": "retrieval_hit",
-    "retrieval_mrr": "retrieval_rr",
-    "citation_validity": "citation_valid",
-    "citation_support": "citation_support",
-    "citation_coverage": "citation_coverage",
-    "refusal_accuracy": "refusal_correct",
-    "false_refusal_rate": "not_refused",
-    "language_match": "language",
-    "judge_correctness": "judge",
-    "digest_citations_verified": "digest_citations_verified",
-    "digest_fact_coverage": "digest_fact_coverage",
-    "digest_stories_per_day": "digest_stories_per_day",
-    "digest_no_duplicates": "digest_no_duplicates",
-}
 _RULE = re.compile(r"^\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def aggregate(items: list[ItemResult]) -> dict[str, float | None]:
-    def avg(key: str) -> float | None:
-        return m.mean(i.verdicts.get(key) for i in items)
-
-    out: dict[str, float | None] = {name: avg(verdict) for name, verdict in VERDICT_OF.items()}
-    not_refused = out.pop("false_refusal_rate")
-    out["false_refusal_rate"] = None if not_refused is None else 1.0 - not_refused
+    out: dict[str, float | None] = {
+        name: metric.aggregate([i.verdicts.get(metric.verdict) for i in items]) for name, metric in METRICS.items()
+    }
     qa = [i for i in items if i.kind == "qa" and i.latency_s is not None]
     out["latency_p50_s"] = m.percentile([i.latency_s for i in qa if i.latency_s is not None], 0.5)
     out["latency_p95_s"] = m.percentile([i.latency_s for i in qa if i.latency_s is not None], 0.95)
@@ -91,7 +72,7 @@ def check(metrics: dict[str, float | None], rules: dict[str, str], items: list[I
         value = metrics[name]
         ok = value is not None and (value >= bound if op == ">=" else value <= bound)
         if not ok:
-            verdict = VERDICT_OF.get(name)
+            verdict = METRICS.get(name).verdict if name in METRICS.names() else None
             bad = [
                 i.id
                 for i in items

@@ -1,9 +1,9 @@
 """Run gold sets through rag/ like a user would, and judge every item.
 
 The runner ingests the gold set's corpus into a fresh store (or uses the
-configured one), asks every question through `rag.answer.Answerer`, writes the
-digests through `rag.digests.Digester`, and scores each item with the
-deterministic metrics of evals/metrics.py. Aggregates, thresholds and baseline
+configured one), asks every question through the application service (`rag.service.Veille`), writes the
+digests through `rag.digests.Digester`, and scores each item with every
+metric registered in evals/measures.py. Aggregates, thresholds and baseline
 diffs are in evals/report.py.
 """
 
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from evals import metrics as m
 from evals.gold import DigestItem, GoldSet, QAItem
+from evals.measures import METRICS, DigestCase, QACase, verdict_ok
 from index.models import Article
 from index.readers import build_article, read_inputs
 from index.store import Filters, Store
@@ -65,17 +66,11 @@ class ItemResult:
     def passed(self) -> bool:
         return self.error is None and all(verdict_ok(k, v) for k, v in self.verdicts.items())
 
-
-# Verdicts that are graded rather than pass/fail: any value above zero is a pass for the item.
-_GRADED = frozenset({"retrieval_rr", "digest_stories_per_day"})
-
-
-def verdict_ok(key: str, value: float | bool | None) -> bool:
-    if value is None:
-        return True
-    if key in _GRADED:
-        return value > 0
-    return value is True or (not isinstance(value, bool) and value >= 1.0)
+    def record(self, kind: str, case: QACase | DigestCase) -> None:
+        """Every registered metric of this kind of item, measured on the case (not applicable: left out)."""
+        for metric in METRICS.values():
+            if metric.kind == kind and (value := metric.measure(case)) is not None:
+                self.verdicts[metric.verdict] = value
 
 
 def _keys(article_id: str, store: Store) -> set[str]:
@@ -156,37 +151,22 @@ class Runner:
             {"n": c.n, "article_id": c.article_id, "source": c.source, "quote": c.quote, "start": c.start, "end": c.end}
             for c in ans.citations
         ]
-        v = res.verdicts
-        v["language"] = m.language_matches(ans.text, item.lang)
-        if not item.answerable:
-            v["refusal_correct"] = ans.refused
-        else:
-            v["not_refused"] = not ans.refused
-            res.facts_found = [m.fact_in(f.forms, ans.text) for f in item.gold_facts]
-            v["fact_recall"] = sum(res.facts_found) / len(res.facts_found)
-        if not ans.refused:
-            cited = {}
-            for c in ans.citations:
-                rec = self.store.article(c.article_id)
-                cited[c.n] = (c.quote, rec.text[c.start : c.end] if rec else "")
-            v["citation_valid"] = m.citation_validity(ans.text, cited)
-            v["citation_coverage"] = m.citation_coverage(ans.text)
-            if item.answerable:
-                v["citation_support"] = m.citation_support(
-                    [f.forms for f in item.gold_facts], ans.text, [c.quote for c in ans.citations]
-                )
-        if item.answerable and item.gold_articles:
-            query = ans.standalone_question or item.question
-            ranked = self.retriever.retrieve(query, k=self.store.settings.top_k, filters=filters)
-            seen: list[str] = []
-            for p in ranked:
-                if p.article_id not in seen:
-                    seen.append(p.article_id)
-            rr = m.reciprocal_rank([_keys(a, self.store) for a in seen], set(item.gold_articles))
-            v["retrieval_hit"] = rr > 0
-            v["retrieval_rr"] = rr
-        if self.judge is not None and item.answerable:
-            res.verdicts["judge"] = self.judge(item, ans)
+        cited = {}
+        for c in ans.citations:
+            rec = self.store.article(c.article_id)
+            cited[c.n] = (c.quote, rec.text[c.start : c.end] if rec else "")
+
+        def ranked_keys() -> list[set[str]]:
+            ranked = self.retriever.retrieve(
+                ans.standalone_question or item.question, k=self.store.settings.top_k, filters=filters
+            )
+            seen = list(dict.fromkeys(p.article_id for p in ranked))
+            return [_keys(a, self.store) for a in seen]
+
+        case = QACase(item, ans, cited, ranked_keys, self.judge)
+        res.record("qa", case)
+        if item.answerable:
+            res.facts_found = case.facts_found
         return res
 
     def run_digest(self, item: DigestItem) -> ItemResult:
@@ -202,7 +182,6 @@ class Runner:
         text = to_markdown(d)
         res.answer = text
         articles = {a: rec for a in d.articles if (rec := self.store.article(a)) is not None}
-        n_bullets = sum(len(s.bullets) for s in d.stories)
         problems = citation_problems(d, articles)
         res.facts_found = [m.fact_in(f.forms, text) for f in item.facts]
         cents = [s.centroid for s in d.stories if s.centroid]
@@ -212,13 +191,7 @@ class Runner:
             for j in range(i + 1, len(cents))
             if sum(a * b for a, b in zip(cents[i], cents[j], strict=True)) >= SAME_STORY
         )
-        days = max(1, ((item.until or item.since) - item.since).days + 1)
-        res.verdicts = {
-            "digest_citations_verified": 1.0 - len(problems) / n_bullets if n_bullets else None,
-            "digest_fact_coverage": sum(res.facts_found) / len(res.facts_found),
-            "digest_stories_per_day": len(d.stories) / days,
-            "digest_no_duplicates": dupes == 0,
-        }
+        res.record("digest", DigestCase(item, d, text, problems, dupes, res.facts_found))
         res.citations = [{"problem": p} for p in problems]
         return res
 

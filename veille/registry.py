@@ -40,3 +40,10 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return sorted(self._entries)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(name, entry) in registration order: reports list them in the order they were added."""
+        return list(self._entries.items())
+
+    def values(self) -> list[T]:
+        return list(self._entries.values())
