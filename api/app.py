@@ -19,7 +19,7 @@ from api.routes_articles import router as articles_router
 from api.routes_digests import router as digests_router
 from api.schemas import ErrorOut
 from api.services import Services, reader, services
-from rag.llm import ChatLLM
+from rag.generation.llm import ChatLLM
 from veille.keys import exposure_notice
 from veille.settings import Settings
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.vectors import StoreError
-from rag.digests import DigestError
-from rag.llm import LLMError, LLMUnavailable
+from rag.briefings.digests import DigestError
+from rag.generation.llm import LLMError, LLMUnavailable
 from rag.retrieval import QueryError
 
 log = logging.getLogger("veille.api")

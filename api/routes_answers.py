@@ -26,8 +26,8 @@ from api.schemas import (
 )
 from api.services import Services, reader, services
 from index.store import Filters
-from rag.answer import Answer, AnswerEvent, Turn
-from rag.llm import LLMError, LLMUnavailable
+from rag.answers.answer import Answer, AnswerEvent, Turn
+from rag.generation.llm import LLMError, LLMUnavailable
 
 router = APIRouter(tags=["answers"])
 

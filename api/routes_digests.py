@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from api.errors import ApiError
 from api.schemas import DigestRequest
 from api.services import Services, reader, services, writer
-from rag.digest_models import Digest
-from rag.digest_render import citation_numbers, to_html, to_markdown
+from rag.briefings.digest_models import Digest
+from rag.briefings.digest_render import citation_numbers, to_html, to_markdown
 
 router = APIRouter(prefix="/v1/digests", tags=["digests"])
 

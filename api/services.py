@@ -12,7 +12,7 @@ from fastapi import Request
 from api.errors import ApiError
 from api.metrics import Metrics
 from api.security import Caller, Guard
-from rag.llm import ChatLLM
+from rag.generation.llm import ChatLLM
 from rag.service import Veille
 from veille.keys import parse_keys
 from veille.settings import Settings

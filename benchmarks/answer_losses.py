@@ -29,6 +29,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -37,10 +38,10 @@ if str(ROOT) not in sys.path:
 from benchmarks.answers import machine_line, piaf_items, piaf_store, reverify  # noqa: E402
 from evals.metrics import fact_in, token_f1  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
-from rag.answer import Answer, Answerer  # noqa: E402
-from rag.drafts import parse_grounded  # noqa: E402
+from rag.answers.answer import Answer, Answerer  # noqa: E402
+from rag.answers.drafts import parse_grounded  # noqa: E402
+from rag.answers.support import Judge  # noqa: E402
 from rag.retrieval import Passage  # noqa: E402
-from rag.support import Judge  # noqa: E402
 
 STAGES = ("retrieved", "shown", "cited", "drafted", "final")
 
@@ -130,6 +131,24 @@ class Record:
     candidates: list[Passage] = field(default_factory=list)  # those passages, to replay sentence selection
 
 
+# Where the answer engine's modules lived before rag/ was split by job: dumps recorded then still load.
+_MOVED = {
+    **{f"rag.{m}": f"rag.answers.{m}" for m in ("answer", "drafts", "extractive", "grounding", "support", "verify")},
+    **{f"rag.{m}": f"rag.generation.{m}" for m in ("llm", "prompts")},
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(_MOVED.get(module, module), name)
+
+
+def _load(path: Path) -> list[Record]:
+    with path.open("rb") as fh:
+        records: list[Record] = _Unpickler(fh).load()
+    return records
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=60)
@@ -142,7 +161,7 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.replay:
-        print(replay(pickle.loads(args.replay.read_bytes())))
+        print(replay(_load(args.replay)))
         return 0
 
     paragraphs, items = piaf_items(args.data, args.n, args.offset)

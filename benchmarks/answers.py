@@ -49,11 +49,11 @@ from evals.runner import item_filters  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
 from index.readers import ReadOptions, build_article, read_inputs  # noqa: E402
 from index.store import Filters, Store  # noqa: E402
-from rag.answer import Answer, Answerer, Turn  # noqa: E402
-from rag.drafts import parse_grounded  # noqa: E402
-from rag.extractive import best_sentences  # noqa: E402
-from rag.llm import get_llm  # noqa: E402
-from rag.support import Judge, verify_answer  # noqa: E402
+from rag.answers.answer import Answer, Answerer, Turn  # noqa: E402
+from rag.answers.drafts import parse_grounded  # noqa: E402
+from rag.answers.extractive import best_sentences  # noqa: E402
+from rag.answers.support import Judge, verify_answer  # noqa: E402
+from rag.generation.llm import get_llm  # noqa: E402
 from veille.settings import Settings  # noqa: E402
 
 REFUSAL_WORDS = (
@@ -235,7 +235,7 @@ def bare_model_speed(settings: Settings) -> dict[str, float]:
     """Prompt and generated tokens/s of llama.cpp alone (in this process): the floor of any answer."""
     from llama_cpp import Llama
 
-    from rag.model_weights import ensure_model
+    from rag.generation.model_weights import ensure_model
 
     llm = Llama(
         model_path=str(settings.llm_model_path or ensure_model(settings.model_cache_dir)),

@@ -7,7 +7,7 @@ Three parts, one process, one machine:
 2. growth: digests of 10, 50 and 90 articles of the busiest day (wall time,
    grouping time, LLM calls, stories found and written, prompt tokens);
 3. quality on the three busiest days: articles covered (cited by a bullet),
-   lede recall (rag.digest_checks.lede_recall), citation problems, and the
+   lede recall (rag.briefings.digest_checks.lede_recall), citation problems, and the
    highest similarity between two stories of one digest.
 
 Baseline named in the output: a "stuff" summary that puts every article of the
@@ -41,9 +41,9 @@ from benchmarks.answers import machine_line  # noqa: E402
 from index.ingest import Ingestor  # noqa: E402
 from index.readers import ReadOptions, build_article, read_inputs  # noqa: E402
 from index.store import Filters, Store  # noqa: E402
-from rag.digest_checks import citation_problems, lede_recall  # noqa: E402
-from rag.digests import Digester  # noqa: E402
-from rag.stories import SAME_STORY, linkage  # noqa: E402
+from rag.briefings.digest_checks import citation_problems, lede_recall  # noqa: E402
+from rag.briefings.digests import Digester  # noqa: E402
+from rag.briefings.stories import SAME_STORY, linkage  # noqa: E402
 from veille.settings import Settings  # noqa: E402
 from veille.text.tokens import count_tokens  # noqa: E402
 

@@ -168,7 +168,7 @@ def ask(
     """Answer a question from the articles, with citations, or say the sources do not say."""
     from dataclasses import asdict
 
-    from rag.llm import LLMError
+    from rag.generation.llm import LLMError
     from rag.retrieval import QueryError
 
     filters = _filters(since, until, source)
@@ -227,7 +227,7 @@ def _bar() -> Progress:
 
 
 def _emit_digest(digest: object, fmt: str, out: Path | None) -> None:
-    from rag.digest_render import render
+    from rag.briefings.digest_render import render
 
     try:
         text = render(digest, fmt)  # type: ignore[arg-type]
@@ -244,8 +244,8 @@ def _emit_digest(digest: object, fmt: str, out: Path | None) -> None:
 
 def _run_digest(build: object) -> object:
     """Run a digest build with a progress bar over the stories being written."""
-    from rag.digests import DigestError
-    from rag.llm import LLMError
+    from rag.briefings.digests import DigestError
+    from rag.generation.llm import LLMError
 
     with _bar() as progress:
         task = progress.add_task("grouping stories", total=None)

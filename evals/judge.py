@@ -9,10 +9,10 @@ from __future__ import annotations
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from evals.gold import QAItem
-from rag import prompts
-from rag.answer import Answer
-from rag.drafts import load_json_lenient
-from rag.llm import ChatLLM
+from rag.answers.answer import Answer
+from rag.answers.drafts import load_json_lenient
+from rag.generation import prompts
+from rag.generation.llm import ChatLLM
 
 _SCHEMA = {"type": "object", "properties": {"correct": {"type": "boolean"}}, "required": ["correct"]}
 

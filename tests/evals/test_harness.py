@@ -19,7 +19,7 @@ from evals.gold import GoldSet, QAItem, load_gold
 from evals.report import aggregate, check, diff
 from evals.runner import ItemResult, Runner, item_filters
 from index.store import Filters, Store
-from rag.answer import Answer, Citation, Turn
+from rag.answers.answer import Answer, Citation, Turn
 from rag.retrieval import HybridRetriever, Passage
 from rag.service import Veille
 from tests.conftest import SampleStore

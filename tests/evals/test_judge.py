@@ -6,8 +6,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from evals.gold import Fact, QAItem
 from evals.judge import LLMJudge
-from rag.answer import Answer
-from rag.llm import ChatLLM
+from rag.answers.answer import Answer
+from rag.generation.llm import ChatLLM
 
 ITEM = QAItem(id="q", question="Qui dirige la délégation russe ?", gold_facts=[Fact(text="Kirill Dmitriev")])
 

@@ -10,7 +10,7 @@ from evals.gold import Fact, QAItem
 from evals.measures import METRICS, Metric, QACase
 from evals.report import aggregate, check
 from evals.runner import ItemResult
-from rag.answer import Answer
+from rag.answers.answer import Answer
 
 
 def _result(item: QAItem, text: str, refused: bool = False) -> ItemResult:

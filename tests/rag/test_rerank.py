@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import pytest
 
-from rag.answer import Answerer
+from rag.answers.answer import Answerer
 from rag.rerank import RERANKERS, Reranker
 from rag.retrieval import HybridRetriever, Passage
 from rag.service import Veille

@@ -1,0 +1,1 @@
+"""Grounded answers: numbered sentences, the model's {ids, answer} draft, verification, cited answers."""

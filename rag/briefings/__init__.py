@@ -1,0 +1,1 @@
+"""Briefings: stories across outlets, their verified points, digests stored and rendered."""

@@ -1,0 +1,1 @@
+"""The language model: backends, the supervised worker process, weights, prompt templates."""
