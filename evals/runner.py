@@ -29,7 +29,6 @@ from rag.answers.answer import Answer, Turn
 from rag.briefings.digest_checks import citation_problems
 from rag.briefings.digest_render import to_markdown
 from rag.briefings.stories import SAME_STORY
-from rag.retrieval import Passage
 from rag.service import Veille
 from veille.settings import Settings
 
@@ -40,10 +39,6 @@ class AnswersQuestions(Protocol):
     def answer(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Answer: ...
-
-
-class RanksPassages(Protocol):
-    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]: ...
 
 
 @dataclass
@@ -106,19 +101,17 @@ def ingest_corpus(gold: GoldSet, app: Veille) -> int:
 
 
 class Runner:
-    """Drives the application as a user would; a test may swap the answerer or the retriever."""
+    """Drives the application as a user would; a test may swap the answerer."""
 
     def __init__(
         self,
         app: Veille,
         answerer: AnswersQuestions | None = None,
-        retriever: RanksPassages | None = None,
         judge: Callable[[QAItem, Answer], bool | None] | None = None,
     ) -> None:
         self.app = app
         self.store = app.store
         self.answerer: AnswersQuestions = answerer or app.answerer
-        self.retriever: RanksPassages = retriever or app.answerer.retriever
         self.judge = judge
 
     def run(self, gold: GoldSet, progress: Progress | None = None) -> list[ItemResult]:
@@ -157,10 +150,8 @@ class Runner:
             cited[c.n] = (c.quote, rec.text[c.start : c.end] if rec else "")
 
         def ranked_keys() -> list[set[str]]:
-            ranked = self.retriever.retrieve(
-                ans.standalone_question or item.question, k=self.store.settings.top_k, filters=filters
-            )
-            seen = list(dict.fromkeys(p.article_id for p in ranked))
+            # What the answer itself retrieved, not a second retrieval that could differ from it.
+            seen = list(dict.fromkeys(p.article_id for p in ans.retrieved))
             return [_keys(a, self.store) for a in seen]
 
         case = QACase(item, ans, cited, ranked_keys, self.judge)

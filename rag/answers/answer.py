@@ -55,6 +55,7 @@ class Answer:
     refusal_reason: str = ""
     standalone_question: str = ""
     passages: list[Passage] = field(default_factory=list)  # what was shown, or the closest ones on refusal
+    retrieved: list[Passage] = field(default_factory=list)  # the ranked passages it chose from (evals read it)
     dropped_claims: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int | None = None
@@ -216,6 +217,7 @@ class Answerer:
                 completion_tokens=completion_tokens,
                 sentences=list(sentences),
                 raw_output=raw,
+                retrieved=list(candidates),
             )
 
         raw = ""
@@ -258,6 +260,7 @@ class Answerer:
                 mode=mode,
                 sentences=list(sentences),
                 raw_output=raw,
+                retrieved=list(candidates),
                 **extra,
             )
 
