@@ -12,7 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from rag.answers.verify import NUMBER_WORDS
+from rag.details import NUMBER_WORDS
 from veille.text.language import detect_language
 from veille.text.sentences import split_sentences
 

@@ -16,7 +16,7 @@ from rag.answers.extractive import best_sentences
 from rag.answers.grounding import Sentence, render_numbered
 from rag.answers.grounding import select as select_sentences
 from rag.answers.support import GroundedClaim, GroundedVerification, verify_answer
-from rag.answers.verify import missing_details
+from rag.details import missing_details
 from rag.generation import prompts
 from rag.generation.llm import ChatLLM, LLMUnreachable, Usage, get_llm
 from rag.retrieval import HybridRetriever, Passage, QueryError

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.answers.grounding import Sentence, neighbours
 from rag.answers.support import _MONTHS, Judge, _about, first_kind, question_names
-from rag.answers.verify import GENERIC_CAPITALISED, _near
+from rag.details import GENERIC_CAPITALISED, near
 from rag.retrieval import Passage
 from veille.text.french import analyze, fold
 
@@ -55,7 +55,7 @@ def _has_kind(kind: str | None, text: str, question: str) -> bool:
 
 def _new_terms(text: str, question: str) -> int:
     asked = set(analyze(question))
-    return sum(1 for t in set(analyze(text)) if not _near(t, asked))
+    return sum(1 for t in set(analyze(text)) if not near(t, asked))
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ def best_sentences(
         before = " ".join(x.text for x in neighbours(sentences, s) if x.n < s.n)
         context = have | set(analyze(before))
         # The sentence's own coverage counts fully, the one before it half; earlier passages win ties.
-        own = sum(1 for t in q_terms if _near(t, have))
-        borrowed = sum(1 for t in q_terms if not _near(t, have) and _near(t, context))
+        own = sum(1 for t in q_terms if near(t, have))
+        borrowed = sum(1 for t in q_terms if not near(t, have) and near(t, context))
         score = (own + 0.5 * borrowed) / max(1, len(q_terms)) - 0.01 * s.passage
         picks.append(Pick(s, score))
     picks.sort(key=lambda p: -p.score)

@@ -84,7 +84,7 @@ PASSAGE_RANK_COST = 1.1
 def _select(
     shown: Sequence[Passage], spans: list[tuple[int, int, int]], question: str, budget: int
 ) -> list[tuple[int, int, int]]:
-    from rag.answers.verify import _near, about_terms
+    from rag.details import about_terms, near
     from veille.text.french import analyze, fold
     from veille.text.tokens import count_tokens
 
@@ -95,7 +95,7 @@ def _select(
     scored = []
     for i, (pi, _, _) in enumerate(spans):
         have = set(analyze(texts[i]))
-        score = sum(1.0 for t in terms if _near(t, have)) + sum(1.0 for n in names if n in fold(texts[i]))
+        score = sum(1.0 for t in terms if near(t, have)) + sum(1.0 for n in names if n in fold(texts[i]))
         if score and wants_digits and re.search(r"\d", texts[i]):
             score += 1.0
         if score:

@@ -25,16 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.answers.grounding import Sentence, neighbours
-from rag.answers.verify import (
-    GENERIC_CAPITALISED,
-    _bare_or_contradicted,
-    _near,
-    _qualifier_mismatch,
-    about_terms,
-    key_details,
-    missing_details,
-    numbers_text,
-)
+from rag.answers.verify import bare_or_contradicted, qualifier_mismatch
+from rag.details import GENERIC_CAPITALISED, about_terms, key_details, missing_details, near, numbers_text
 from rag.retrieval import Passage
 from veille.text.french import analyze, fold
 from veille.text.sentences import split_sentences
@@ -224,7 +216,7 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
     q_terms = about_terms(question)
     if q_terms:
         have = set(analyze(context))
-        covered = sum(1 for t in q_terms if _near(t, have))
+        covered = sum(1 for t in q_terms if near(t, have))
         # A question that says what it wants (a place, a date, a number) has had the answer's kind
         # checked already: that is the second piece of evidence a bare "qui"/"que" question lacks.
         floor = 1 if judge.answer_kind and asked_kind(question) else min(len(q_terms), judge.min_terms)
@@ -234,16 +226,16 @@ def _about(group: Sequence[Sentence], sentences: Sequence[Sentence], shown: Sequ
         # in a title, or "délégation russe" in the sentence before, does not make "une délégation
         # ukrainienne" the Russian one).
         for sent in group:
-            mismatch = _qualifier_mismatch(question, sent.text, set(analyze(sent.text)))
+            mismatch = qualifier_mismatch(question, sent.text, set(analyze(sent.text)))
             if mismatch:
                 return f"the cited sentence is about something else: {mismatch}"
         # The question's most specific term among the shown sentences (the one fewest of them hold)
         # picks its subject out of its siblings: "la médaille d'or en aviron" is not the one "en natation".
-        counts = {t: sum(1 for x in sentences if _near(t, _terms(x.text))) for t in q_terms}
+        counts = {t: sum(1 for x in sentences if near(t, _terms(x.text))) for t in q_terms}
         held = {t: c for t, c in counts.items() if c}
         if len(held) > 1:
             rarest = min(held.values())
-            if rarest < len(sentences) and not any(_near(t, have) for t, c in held.items() if c == rarest):
+            if rarest < len(sentences) and not any(near(t, have) for t, c in held.items() if c == rarest):
                 missing = sorted(t for t, c in held.items() if c == rarest)
                 return f"the cited sentence is not about the question's {', '.join(missing)}"
     return None
@@ -275,7 +267,7 @@ def check(claim: str, group: Sequence[Sentence], sentences: Sequence[Sentence], 
     window = _window(used, sentences)
     if judge.content_words and same_language:
         have = set(analyze(window)) | set(analyze(question))
-        unsupported = [t for t in dict.fromkeys(analyze(claim)) if t not in _FRAME_WORDS and not _near(t, have)]
+        unsupported = [t for t in dict.fromkeys(analyze(claim)) if t not in _FRAME_WORDS and not near(t, have)]
         if len(unsupported) > judge.unsupported_allowed:
             return f"words not in the cited sentences: {', '.join(unsupported)}", used
     if judge.aboutness and same_language:
@@ -358,7 +350,7 @@ def verify_answer(
             continue
         group, repaired = found
         text = claim
-        if _bare_or_contradicted(claim, " ".join(s.text for s in group)):
+        if bare_or_contradicted(claim, " ".join(s.text for s in group)):
             # "Oui." says nothing checkable, and small models say "Oui" to a negated source:
             # the sentence itself is the honest answer.
             text = " ".join(" ".join(s.text.split()) for s in group)

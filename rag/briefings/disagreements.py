@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.catalog import ArticleRecord
-from rag.answers.verify import GENERIC_CAPITALISED
+from rag.details import GENERIC_CAPITALISED
 from veille.text.french import analyze, fold
 
 _CAP = r"[A-ZÀ-ÖØ-Þ][\w\-’']+"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.catalog import ArticleRecord
-from rag.answers.verify import GENERIC_CAPITALISED, key_details
+from rag.details import GENERIC_CAPITALISED, key_details
 from veille.text.french import analyze, fold
 from veille.text.injection import is_instruction_like
 from veille.text.sentences import sentence_spans

@@ -21,9 +21,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from index.catalog import ArticleRecord
 from rag.answers.drafts import load_json_lenient
-from rag.answers.verify import contains_detail, key_details, missing_details, unsupported_terms
 from rag.briefings.digest_models import Bullet, SpanRef
 from rag.briefings.keysentences import Unit, article_units
+from rag.details import contains_detail, key_details, missing_details, unsupported_terms
 from rag.generation import prompts
 from rag.generation.llm import ChatLLM, Usage
 from veille.text.french import analyze

@@ -9,7 +9,7 @@ import pytest
 from rag.answers.answer import render_grounded
 from rag.answers.grounding import Sentence, number_sentences
 from rag.answers.support import GroundedVerification, verify_answer
-from rag.answers.verify import key_details, missing_details
+from rag.details import key_details, missing_details
 from rag.retrieval import Passage
 
 ROOT = Path(__file__).resolve().parents[2]
