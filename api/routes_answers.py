@@ -63,7 +63,7 @@ def _primed(svc: Services, question: str, history: list[Turn], filters: Filters)
     slot = svc.llm_slot()
     slot.__enter__()
     try:
-        gen = svc.answerer.stream(question, history, filters)
+        gen = svc.ask(question, history, filters)
         first = next(gen)
     except BaseException:
         slot.__exit__(None, None, None)
