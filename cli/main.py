@@ -39,7 +39,11 @@ def _app(ctx: typer.Context) -> Veille:
     """The application service with its store open, closed when the command ends however it ends."""
     from rag.service import Veille
 
-    app_ = Veille(get_settings())
+    try:
+        app_ = Veille(get_settings())  # ValueError: an unknown VEILLE_LLM, a plugin that does not import
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     ctx.call_on_close(app_.close)
     try:
         app_.store  # noqa: B018  (opened now, so a locked or mismatched folder is said before any work)
@@ -190,7 +194,9 @@ def ask(
     if live and shown:
         console.print("\n[dim](verified:)[/dim]")
     if as_json:
-        console.print_json(json.dumps(asdict(final), ensure_ascii=False, default=str))
+        # What was shown is in `passages`; the whole ranked list (`retrieved`) is for the evals.
+        out = {k: v for k, v in asdict(final).items() if k != "retrieved"}
+        console.print_json(json.dumps(out, ensure_ascii=False, default=str))
         return
     console.print(final.text, highlight=False)
     if final.mode == "extractive" and not final.refused:
@@ -419,7 +425,7 @@ def serve(
     try:
         # The app checks the bind it is configured with: here, the one this command listens on.
         application = create_app(settings.model_copy(update={"host": bind}))
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:  # ValueError: an unknown VEILLE_LLM, a broken plugin
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     url = f"http://{bind}:{port or settings.port}"

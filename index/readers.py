@@ -60,7 +60,8 @@ def input_format(*suffixes: str) -> Callable[[Reader], Reader]:
 
 
 def supported() -> list[str]:
-    return FORMATS.names()
+    """The suffixes a reader is registered for, in registration order (as messages list them)."""
+    return [suffix for suffix, _ in FORMATS.items()]
 
 
 def _suffix(path: Path) -> str:

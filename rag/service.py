@@ -75,6 +75,9 @@ class Veille:
         store = self.__dict__.pop("store", None)
         if store is not None and self._owns_store:
             store.close()
+        # A borrowed store stays open (its owner closes it) but is let go: used again, this service
+        # opens and owns a store of its own, which its next close() releases.
+        self._owns_store = True
 
     @cached_property
     def store(self) -> Store:
@@ -152,15 +155,16 @@ class Veille:
 
     def llm_status(self) -> str:
         """ok, or why not (the embedded model's weights, the server's /models answering)."""
-        if self._llm is not None:
-            return "ok"
+        if self.settings.llm == "embedded" and self._llm is not None:
+            return "ok"  # loaded already (a server's, by contrast, may have gone away since)
         return LLM_BACKENDS.get(self.settings.llm).status(self.settings)
 
     def readiness(self) -> Readiness:
         """Store, embedder and LLM each checked for real (a query embedded, the vectors counted)."""
         checks: dict[str, str] = {}
         try:
-            self.store.stats()
+            self.store.catalog.counts()
+            self.store.vectors.count()
             checks["store"] = "ok"
         except Exception as exc:  # whatever the backend raises, readiness reports it rather than failing
             checks["store"] = f"unavailable: {exc}"

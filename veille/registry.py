@@ -1,7 +1,8 @@
 """Named extensions: a component registers under a name, a setting picks it by that name.
 
-One small typed table per kind of extension (rerankers today). Adding one is a new module with a
-`@REGISTRY.register("name")` line; nothing else switches on the name.
+One small typed table per kind of extension: input formats, rerankers, LLM backends, eval metrics.
+Adding one is a new module with a `@REGISTRY.register("name")` line; nothing else switches on the
+name.
 """
 
 from __future__ import annotations

@@ -342,3 +342,18 @@ def test_digest_writes_a_cited_html_briefing(run: Run, tmp_path: Path) -> None:
     assert "Dmitriev" in html
     for source in SAMPLE_SOURCES:  # one story, both outlets cited
         assert source in html
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"plugins": "no_such_veille_plugin"}, "VEILLE_PLUGINS: cannot import 'no_such_veille_plugin'"),
+        ({"llm": "vllm"}, "unknown LLM backend 'vllm' in VEILLE_LLM"),
+    ],
+)
+def test_a_bad_extension_setting_is_an_error_not_a_traceback(
+    run: Run, tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run(tmp_path / "data", "stats", **env)
+    assert result.exit_code == 2
+    assert message in plain(result.output)

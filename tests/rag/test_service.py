@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -68,3 +69,15 @@ def test_closing_releases_the_data_folder(tmp_path: Path, embedder: Embedder) ->
         assert app.readiness().checks["store"] == "ok"
     # The embedded store takes one process per folder: reopening works only if it was released.
     Store(settings).close()
+
+
+def test_a_borrowed_store_stays_open_and_a_later_one_is_owned(sample_store: SampleStore) -> None:
+    app = Veille(store=sample_store.store)
+    app.close()
+    assert sample_store.store.stats()["articles_complete"] == 2  # the owner's store is not closed
+    own = app.store  # used again: a store of its own, not the one it was lent
+    assert own is not sample_store.store
+    app.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        own.catalog.counts()  # closed with the service that opened it
+    assert sample_store.store.stats()["articles_complete"] == 2
