@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # answers the question by itself (rag.answers.extractive): measured in benchmarks/answers.py --ablate.
     answer_rescue: bool = True
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
+    # A question asked after others is rewritten into a stand-alone one (a model call) only when it points
+    # back at the conversation ("Et la délégation ukrainienne ?"): "auto" (veille.text.followups), or
+    # "always" for every turn after the first.
+    condense: Literal["auto", "always"] = "auto"
     # Below this cosine, with no lexical match either, nothing is relevant: refuse without an LLM call.
     min_dense_score: float = Field(default=0.78, ge=-1, le=1)
 
@@ -101,6 +105,9 @@ class Settings(BaseSettings):
     llm_process: Literal["worker", "inprocess"] = "worker"
     # The worker exits after this long without a request (0: never), so a CLI command leaves nothing.
     llm_idle_exit_s: float = Field(default=900.0, ge=0)
+    # RAM for the KV states of recent prompts (rag.generation.prompt_cache): an answer after a follow-up's
+    # rewrite or a digest finds its system prompt there instead of reading it again. 0 turns it off.
+    llm_prompt_cache_mb: int = Field(default=256, ge=0, le=65536)
     llm_start_timeout_s: float = Field(default=180.0, gt=0)
     # Where the worker's state (pid, port, lock, log) lives; every process pointing here shares one
     # worker. Default: <model_cache_dir>/llm-worker. The test suite points it at its own folder, so

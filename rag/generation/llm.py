@@ -312,6 +312,9 @@ def _build_embedded(settings: Settings) -> ChatLLM:
         )
     except Exception as exc:
         raise LLMError(f"cannot load the embedded model {path}: {exc}") from exc
+    from rag.generation import prompt_cache
+
+    prompt_cache.enable(embedded.client, settings.llm_prompt_cache_mb)
     return ChatLLM(embedded, "embedded", "json_object", serialise=True)
 
 
@@ -331,6 +334,7 @@ def worker_supervisor(settings: Settings, path: Path) -> Supervisor:
         threads=settings.threads,
         idle_exit_s=settings.llm_idle_exit_s,
         start_timeout_s=settings.llm_start_timeout_s,
+        prompt_cache_mb=settings.llm_prompt_cache_mb,
     )
     return supervisor_for(spec, worker_dir(settings))
 
@@ -364,6 +368,7 @@ def get_llm(settings: Settings) -> ChatLLM:
     """The process-wide model for these LLM settings (loaded on first use, then shared)."""
     fields = (
         "llm", "llm_url", "llm_model", "llm_model_path", "llm_ctx", "llm_max_tokens", "threads", "llm_process",
+        "llm_prompt_cache_mb", "llm_worker_dir",
     )  # fmt: skip
     key = "|".join(str(getattr(settings, f)) for f in fields)
     with _models_lock:

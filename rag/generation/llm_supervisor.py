@@ -46,11 +46,15 @@ class WorkerSpec:
     n_batch: int = 512
     idle_exit_s: float = 900.0
     start_timeout_s: float = 180.0
+    prompt_cache_mb: int = 256
 
     @property
     def key(self) -> str:
         stat = self.model_path.stat()
-        raw = f"{self.model_path.resolve()}|{stat.st_size}|{self.n_ctx}|{self.threads}|{self.n_batch}"
+        raw = (
+            f"{self.model_path.resolve()}|{stat.st_size}|{self.n_ctx}|{self.threads}|{self.n_batch}"
+            f"|{self.prompt_cache_mb}"
+        )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -145,6 +149,7 @@ class Supervisor:
             sys.executable, "-m", "rag.generation.llm_worker",
             "--model", str(s.model_path), "--port", str(port), "--n-ctx", str(s.n_ctx),
             "--n-batch", str(s.n_batch), "--threads", str(s.threads), "--idle-exit", str(s.idle_exit_s),
+            "--prompt-cache-mb", str(s.prompt_cache_mb),
         ]  # fmt: skip
         log = self.log_file.open("ab")
         # Its own session: a Ctrl-C or a dying `veille serve` worker does not take the shared model down.

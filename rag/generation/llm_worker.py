@@ -21,6 +21,8 @@ import threading
 import time
 from typing import Any
 
+from rag.generation import prompt_cache
+
 HEALTH_PATH = "/veille/health"
 COUNT_PATH = "/veille/count"
 
@@ -96,6 +98,9 @@ def build_app(args: argparse.Namespace) -> Any:
     )
     server = ServerSettings(host="127.0.0.1", port=args.port, interrupt_requests=False)
     app = server_app.create_app(server_settings=server, model_settings=[model])
+    proxy = server_app._llama_proxy
+    if proxy is not None:
+        prompt_cache.enable(proxy(None), args.prompt_cache_mb)
     activity = _Activity()
     app.state.activity = activity
     info = llama_cpp.llama_print_system_info()
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-batch", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--idle-exit", type=float, default=900.0)
+    parser.add_argument("--prompt-cache-mb", type=int, default=prompt_cache.DEFAULT_MB)
     args = parser.parse_args(argv)
     import uvicorn
 

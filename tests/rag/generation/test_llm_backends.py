@@ -53,3 +53,14 @@ def test_the_builtin_backends_describe_themselves(tmp_path: Path) -> None:
 def test_an_unknown_backend_is_named_with_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown LLM backend 'vllm' in VEILLE_LLM \(known: embedded, none, openai"):
         Veille(make_settings(tmp_path, llm="vllm"))
+
+
+def test_settings_that_change_the_model_process_get_their_own_model(tmp_path: Path, scripted: str) -> None:
+    from rag.generation.llm import get_llm
+
+    base = make_settings(tmp_path).model_copy(update={"llm": scripted})
+    shared = get_llm(base)
+    assert get_llm(base.model_copy()) is shared
+    # A worker with another prompt cache or state folder is another process: not the first one's client.
+    assert get_llm(base.model_copy(update={"llm_prompt_cache_mb": 0})) is not shared
+    assert get_llm(base.model_copy(update={"llm_worker_dir": tmp_path / "other"})) is not shared
