@@ -21,6 +21,7 @@ from rag.generation import prompts
 from rag.generation.llm import ChatLLM, LLMUnreachable, Usage, get_llm
 from rag.retrieval import HybridRetriever, Passage, QueryError
 from veille.settings import Settings
+from veille.text.followups import faithful_rewrite, needs_context
 from veille.text.language import detect_language
 from veille.text.tokens import count_tokens
 
@@ -163,7 +164,9 @@ class Answerer:
         # with a number or year the conversation never said (a small model's "… en décembre 2020").
         said = " ".join([question, *(t.content for t in history)])
         invented = any(d[0].isdigit() for d in missing_details(rewritten, said))
-        return rewritten if 3 <= len(rewritten) <= 400 and not invented else question
+        # So is one that no longer asks what the follow-up asked (its question word or a content word gone).
+        kept = 3 <= len(rewritten) <= 400 and not invented and faithful_rewrite(question, rewritten, lang)
+        return rewritten if kept else question
 
     def stream(
         self,
@@ -179,7 +182,7 @@ class Answerer:
         timings: dict[str, float] = {}
         llm_calls = 0
         standalone = question
-        if history and s.llm != "none":
+        if history and s.llm != "none" and (s.condense == "always" or needs_context(question, lang)):
             usage = Usage()
             try:
                 standalone = self.condense(question, history, lang, usage)

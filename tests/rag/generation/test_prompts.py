@@ -51,7 +51,7 @@ def test_answers_and_digests_send_rendered_prompts(sample_store: SampleStore, tm
     assert '{"ids": [<numéros>], "answer"' in system
 
 
-def test_a_follow_up_rewrite_that_invents_a_number_is_not_used(sample_store: SampleStore) -> None:
+def test_a_follow_up_rewrite_that_invents_a_number_or_asks_another_thing_is_not_used(sample_store: SampleStore) -> None:
     from rag.answers.answer import Turn
     from rag.generation.llm import Usage
 
@@ -61,8 +61,29 @@ def test_a_follow_up_rewrite_that_invents_a_number_is_not_used(sample_store: Sam
     ]
     question = "Et où se sont-ils rendus début décembre ?"
     invented = "Où Steve Witkoff et Jared Kushner se sont-ils rendus en décembre 2020 ?"
+    other_question = "Quels sont les lieux de travail de Steve Witkoff et Jared Kushner début décembre ?"
     faithful = "Où Steve Witkoff et Jared Kushner se sont-ils rendus début décembre ?"
-    for rewrite, expected in [(invented, question), (faithful, faithful)]:
+    for rewrite, expected in [(invented, question), (other_question, question), (faithful, faithful)]:
         llm = ChatLLM(FakeListChatModel(responses=[rewrite]), backend="openai", json_mode="none", serialise=False)
         answerer = Answerer(sample_store.store, llm=llm)
         assert answerer.condense(question, history, "fr", Usage()) == expected
+
+
+def test_only_a_follow_up_that_points_back_is_rewritten(sample_store: SampleStore) -> None:
+    from rag.answers.answer import Turn
+
+    history = [Turn("user", "Qui dirige la délégation russe ?"), Turn("assistant", "Kirill Dmitriev [1].")]
+    reply = json.dumps({"ids": [], "answer": ""})
+    rewrite = "Qui dirige la délégation ukrainienne ?"
+    cases = [
+        ("auto", "Qui dirige la délégation ukrainienne ?", 1),  # complete: asked as it is
+        ("auto", "Et la délégation ukrainienne ?", 2),  # an ellipsis: rewritten first
+        ("always", "Qui dirige la délégation ukrainienne ?", 2),
+    ]
+    for mode, question, calls in cases:
+        model = RecordingModel(responses=[rewrite, reply] if calls == 2 else [reply])
+        llm = ChatLLM(model, backend="openai", json_mode="none", serialise=False)
+        settings = sample_store.settings.model_copy(update={"condense": mode})
+        ans = Answerer(sample_store.store, settings, llm=llm).answer(question, history=history)
+        assert len(model.sent) == calls and ans.llm_calls == calls, (mode, question)
+        assert ans.standalone_question == rewrite
