@@ -368,7 +368,7 @@ def get_llm(settings: Settings) -> ChatLLM:
     """The process-wide model for these LLM settings (loaded on first use, then shared)."""
     fields = (
         "llm", "llm_url", "llm_model", "llm_model_path", "llm_ctx", "llm_max_tokens", "threads", "llm_process",
-        "llm_prompt_cache_mb", "llm_worker_dir",
+        "llm_prompt_cache_mb", "llm_worker_dir", "model_cache_dir",
     )  # fmt: skip
     key = "|".join(str(getattr(settings, f)) for f in fields)
     with _models_lock:

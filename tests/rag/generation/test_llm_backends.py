@@ -64,3 +64,4 @@ def test_settings_that_change_the_model_process_get_their_own_model(tmp_path: Pa
     # A worker with another prompt cache or state folder is another process: not the first one's client.
     assert get_llm(base.model_copy(update={"llm_prompt_cache_mb": 0})) is not shared
     assert get_llm(base.model_copy(update={"llm_worker_dir": tmp_path / "other"})) is not shared
+    assert get_llm(base.model_copy(update={"model_cache_dir": tmp_path / "models"})) is not shared

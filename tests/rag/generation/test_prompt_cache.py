@@ -49,7 +49,9 @@ def _evaluated(llama: Any, prompt: str) -> tuple[int, str]:
 def test_an_evicted_prefix_comes_back_from_the_cache_with_the_same_output(llama: Any) -> None:
     first = f"{SYSTEM}\nQuestion : où se tiennent les négociations ?\nRéponse :"
     other = "Réécris la question de suivi en une question complète : Et la délégation ukrainienne ?"
-    second = f"{SYSTEM}\nQuestion : qui dirige la délégation russe ?\nRéponse :"
+    # A continuation with a wide margin: llama.cpp's result may differ in the last bits with the batch
+    # split (a restored prefix, then the rest), and the check is that the state is the same, not luck.
+    second = f"{SYSTEM}\nQuestion : complète la suite.\nRéponse : lundi, mardi, mercredi, jeudi,"
     prefix = len(llama.tokenize(f"{SYSTEM}\nQuestion :".encode()))
     total = len(llama.tokenize(second.encode()))
 
@@ -66,10 +68,22 @@ def test_an_evicted_prefix_comes_back_from_the_cache_with_the_same_output(llama:
     _evaluated(llama, other)
     cached, cached_text = _evaluated(llama, second)
     assert cached <= total - prefix + 1  # only what follows the shared prefix
-    assert cached_text == plain_text  # and the model says the same thing
+    assert cached_text == plain_text and "vendredi" in cached_text.lower()  # and the model says the same thing
 
 
 def test_zero_megabytes_means_no_cache(llama: Any) -> None:
     llama.set_cache(None)
     assert not prompt_cache.enable(llama, 0)
     assert llama.cache is None
+
+
+def test_a_restored_state_does_not_touch_the_per_token_logits(llama: Any) -> None:
+    # They are n_batch x vocabulary floats (~311 MB for this model) that nothing reads here.
+    assert prompt_cache.enable(llama, 64)
+    llama.reset()
+    _evaluated(llama, f"{SYSTEM}\nQuestion : un ?")
+    state = llama.save_state()
+    assert state.scores.shape[0] == 1
+    llama.scores[:4, :] = 7.0
+    llama.load_state(state)
+    assert llama.n_tokens == state.n_tokens and (llama.scores[:4, :] == 7.0).all()

@@ -26,6 +26,14 @@ POINTS_BACK_FR = [
     "Qui était là ?",
     "Pourquoi ?",  # no content word at all
     "Qui est l'architecte ?",  # one, and not a name
+    "Combien ça coûte ?",
+    "Quels pays l'ont signé ?",  # an object pronoun before its verb
+    "Le gouvernement le confirme-t-il ?",
+    "Peux-tu en dire plus ?",
+    "Pourquoi une telle décision ?",
+    "L'autre candidat a-t-il réagi ?",
+    "Côté ukrainien ?",
+    "Qu'a fait Zelensky ensuite ?",
 ]
 STANDS_ALONE_FR = [
     "Qui dirige la délégation ukrainienne ?",
@@ -60,6 +68,8 @@ def test_french_questions_that_stand_alone(question: str) -> None:
         ("Where did they go?", True),
         ("What is his role?", True),
         ("Who else attends the talks?", True),
+        ("What happened next?", True),
+        ("How much does that cost?", True),
         ("Why?", True),
         ("Who leads the Russian delegation?", False),
         ("When was the Minsk agreement signed?", False),
@@ -79,6 +89,10 @@ def test_english_questions(question: str, expected: bool) -> None:
         # the follow-up's own subject dropped for the conversation's
         ("Combien compte-t-on d'îles grecques ?", "Combien de bateaux sont bloqués à Marseille ?", False),
         ("Ou est situé Lyon ?", "Quel est le lieu de Lyon ?", False),
+        # words that only point back may go, a word may change its form or spelling
+        ("Et ensuite ?", "Que s'est-il passé après la réunion de Miami ?", True),
+        ("Et côté russe ?", "Quelle est la position de la Russie ?", True),
+        ("pourquoi il a démisionné", "Pourquoi Jean Dupont a-t-il démissionné ?", True),
         ("And where did they go?", "Where did Witkoff and Kushner go?", True),
     ],
 )
