@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from index.writers import pid_alive
+from rag.generation import prompt_cache
 from rag.generation.llm_worker import COUNT_PATH, HEALTH_PATH
 
 
@@ -46,7 +47,7 @@ class WorkerSpec:
     n_batch: int = 512
     idle_exit_s: float = 900.0
     start_timeout_s: float = 180.0
-    prompt_cache_mb: int = 256
+    prompt_cache_mb: int = prompt_cache.DEFAULT_MB
 
     @property
     def key(self) -> str:

@@ -24,7 +24,9 @@ import unicodedata
 
 from veille.text.french import analyze
 
-_FR_LEADING = re.compile(r"^(?:et|mais|puis|ensuite|alors|donc|sinon|aussi|idem|pareil|quid)\b|^qu'en\b")
+# Only at the start: "et", "mais" and the like join a question to the one before. ("ensuite", "aussi",
+# "idem", "qu'en" point back anywhere: _FR_POINTING has them.)
+_FR_LEADING = re.compile(r"^(?:et|mais|puis|donc|sinon|quid)\b")
 # Words that only make sense with an antecedent: object and disjunctive pronouns, demonstratives,
 # "the same", "which others", "there", "also", "then".
 _FR_POINTING = re.compile(
@@ -173,7 +175,8 @@ def faithful_rewrite(follow_up: str, rewrite: str, lang: str = "fr") -> bool:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Two stems of one word: equal, one the other's start (5+ letters), or one letter apart."""
+    """Two stems of one word: equal, one the other's start (5+ letters), or nearly the same letters
+    (difflib's ratio 0.85 or more, 4+ letters: a typo, "russ"/"russi")."""
     if a == b:
         return True
     short, long_ = sorted((a, b), key=len)
