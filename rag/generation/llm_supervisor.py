@@ -32,7 +32,7 @@ import httpx
 
 from index.writers import pid_alive
 from rag.generation import prompt_cache
-from rag.generation.llm_worker import COUNT_PATH, HEALTH_PATH
+from rag.generation.llm_worker import COUNT_PATH, HEALTH_PATH, REVISION
 
 
 class WorkerError(RuntimeError):
@@ -54,7 +54,7 @@ class WorkerSpec:
         stat = self.model_path.stat()
         raw = (
             f"{self.model_path.resolve()}|{stat.st_size}|{self.n_ctx}|{self.threads}|{self.n_batch}"
-            f"|{self.prompt_cache_mb}"
+            f"|{self.prompt_cache_mb}|{REVISION}"
         )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 

@@ -15,6 +15,7 @@ does not leave 1.1 GB resident for ever. Requests are never interrupted by the n
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -25,6 +26,9 @@ from rag.generation import prompt_cache
 
 HEALTH_PATH = "/veille/health"
 COUNT_PATH = "/veille/count"
+# Part of the worker's key: a worker left running by older code is not reused by newer code that
+# expects something of it (2: max_completion_tokens honoured).
+REVISION = 2
 
 
 class _Activity:
@@ -76,6 +80,54 @@ class _Tracking:
             finish()
 
 
+class _CompletionLimit:
+    """ASGI middleware: a request's `max_completion_tokens` (the OpenAI field, and the one LangChain's
+    client sends) becomes `max_tokens`, the only one llama_cpp.server reads. Without it every length
+    limit was ignored: a 1-token warm-up or a 60-token rewrite ran until the model stopped by itself."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or scope.get("method") != "POST" or not path.endswith("completions"):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away before sending its body
+                await self.app(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None  # the server answers a malformed body with its own 422
+        if isinstance(payload, dict) and payload.get("max_tokens") is None and "max_completion_tokens" in payload:
+            payload["max_tokens"] = payload["max_completion_tokens"]
+            body = json.dumps(payload).encode("utf-8")
+            scope = {
+                **scope,
+                "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+                + [(b"content-length", str(len(body)).encode())],
+            }
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            message: dict[str, Any] = await receive()
+            return message
+
+        await self.app(scope, replay, send)
+
+
 def build_app(args: argparse.Namespace) -> Any:
     import llama_cpp
     from llama_cpp.server import app as server_app
@@ -106,6 +158,7 @@ def build_app(args: argparse.Namespace) -> Any:
     info = llama_cpp.llama_print_system_info()
     system_info = (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()
 
+    app.add_middleware(_CompletionLimit)
     app.add_middleware(_Tracking, activity=activity)
 
     @app.get(HEALTH_PATH)  # type: ignore[untyped-decorator]

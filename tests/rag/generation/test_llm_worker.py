@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 
 from rag.answers.answer import Answerer
-from rag.generation.llm import LLMUnreachable, build_chat_model, worker_dir
+from rag.generation.llm import LLMUnreachable, Usage, build_chat_model, worker_dir
 from rag.generation.llm_supervisor import Supervisor, WorkerError, WorkerSpec
 from tests.conftest import SampleStore
 from tests.helpers import make_settings
@@ -71,6 +72,18 @@ def test_a_long_prompt_is_answered_through_the_worker(worker_settings: Settings,
     assert "Umerov" in ans.text and ans.citations
     health = llm.worker.health()
     assert health is not None and "AMX" not in health["system_info"].replace("AMX_INT8 = 0", "")
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_the_worker_stops_at_the_callers_token_limit(worker_settings: Settings) -> None:
+    # LangChain's client sends the limit as max_completion_tokens, which llama_cpp.server alone ignores:
+    # this prompt then ran for hundreds of tokens.
+    llm = build_chat_model(worker_settings)
+    assert llm.worker is not None
+    usage = Usage()
+    text = "".join(llm.stream([HumanMessage("Écris un très long poème sur la mer.")], max_tokens=4, usage=usage))
+    assert usage.completion_tokens == 4, (usage.completion_tokens, text)
 
 
 @pytest.mark.slow
