@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -402,6 +404,18 @@ def keys_create(scope: Annotated[str, typer.Option(help="read or write")] = "rea
     console.print(f"add to VEILLE_API_KEYS (comma-separated): {entry}")
 
 
+def _warm_up(service: Veille) -> None:
+    """In the background while the server starts; a model that cannot load now is reported by the
+    first question instead (503 llm_unavailable), so this only says so."""
+    t = time.perf_counter()
+    try:
+        service.warm_up()
+    except Exception as exc:  # whatever the backend raises: the server keeps serving
+        err.print(f"model warm-up failed ({exc}); the first question will try again")
+        return
+    err.print(f"model ready: loaded and warmed up in {time.perf_counter() - t:.1f} s")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default VEILLE_HOST, 127.0.0.1)")] = None,
@@ -428,6 +442,8 @@ def serve(
     except (StoreError, ValueError) as exc:  # ValueError: an unknown VEILLE_LLM, a broken plugin
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if settings.warm_up and settings.llm != "none":
+        threading.Thread(target=_warm_up, args=(application.state.services,), name="warm-up", daemon=True).start()
     url = f"http://{bind}:{port or settings.port}"
     console.print(f"Veille on {url}/  (API docs: {url}/docs)")
     console.print(

@@ -153,6 +153,10 @@ class Veille:
 
     # -- operations --------------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Load the answer engine's model now rather than on the first question (see Answerer.warm_up)."""
+        self.answerer.warm_up()
+
     def llm_status(self) -> str:
         """ok, or why not (the embedded model's weights, the server's /models answering)."""
         if self.settings.llm == "embedded" and self._llm is not None:

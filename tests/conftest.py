@@ -34,6 +34,9 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         mp.setenv("VEILLE_LLM_WORKER_DIR", str(workers))
         # The model's worker outlives no test run: it is stopped below, and exits by itself if not.
         mp.setenv("VEILLE_LLM_IDLE_EXIT_S", "300")
+        # Servers started by tests do not load the model until a test asks for it (most never do);
+        # tests/api/test_warm_up.py turns the warm-up on and checks it.
+        mp.setenv("VEILLE_WARM_UP", "false")
         from rag.generation.llm_supervisor import stop_all
 
         yield

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # rewrite or a digest finds its system prompt there instead of reading it again. 0 turns it off.
     llm_prompt_cache_mb: int = Field(default=256, ge=0, le=65536)
     llm_start_timeout_s: float = Field(default=180.0, gt=0)
+    # `veille serve` loads the model and reads the answer prompt's fixed head at start, in the
+    # background, so the first question does not pay for either (~8 s on 2 cores).
+    warm_up: bool = True
     # Where the worker's state (pid, port, lock, log) lives; every process pointing here shares one
     # worker. Default: <model_cache_dir>/llm-worker. The test suite points it at its own folder, so
     # that its kill -9 test never ends a worker that a user's `veille serve` is using.

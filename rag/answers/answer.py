@@ -138,6 +138,18 @@ class Answerer:
             self._llm = get_llm(self.settings)
         return self._llm
 
+    def warm_up(self, lang: str = "fr") -> None:
+        """Load the model and have it read the answer prompt's fixed head (the system prompt) once: the
+        model keeps that prefix's state, so the first question pays neither."""
+        if self.settings.llm == "none":
+            return
+        messages: list[BaseMessage] = [
+            SystemMessage(prompts.render("answer_system", lang)),
+            HumanMessage(prompts.render("answer_user", lang, sources="", question="")),
+        ]
+        for _ in self.llm.stream(messages, max_tokens=1, usage=Usage()):
+            pass
+
     def _validate(self, question: str) -> str:
         question = " ".join(question.split())
         if not question:
