@@ -324,7 +324,11 @@ def ablate(answers: list[tuple[Item, Answer]]) -> list[dict[str, Any]]:
         "aboutness coverage 0.67": (Judge(min_question_coverage=0.67), True),
         "2 unsupported words allowed": (Judge(unsupported_allowed=2), True),
         "no answer-kind check": (Judge(answer_kind=False), True),
-        "no verification": (Judge(details=False, content_words=False, aboutness=False, answer_kind=False), False),
+        "no repeats-the-question check": (Judge(says_something=False), True),
+        "no verification": (
+            Judge(details=False, content_words=False, aboutness=False, answer_kind=False, says_something=False),
+            False,
+        ),
     }
     rows = []
     for name, (judge, rescue) in variants.items():

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answers.grounding import Sentence, neighbours
-from rag.answers.support import _MONTHS, Judge, _about, first_kind, question_names
+from rag.answers.support import _MONTHS, Judge, _about, asked_kind, first_kind, question_names, says_kind
 from rag.details import GENERIC_CAPITALISED, near
 from rag.retrieval import Passage
 from veille.text.french import analyze, fold
@@ -78,6 +78,9 @@ def best_sentences(
     if not q_terms and not question_names(question):
         return []
     kind = expected_kind(question)
+    # The verifier's reading of the question too ("Quelle est la date de…" asks for a date): a quote
+    # must hold what a model's answer would have had to.
+    asked = asked_kind(question)
     picks = []
     allowed = set(among) if among is not None else None
     for s in sentences:
@@ -86,6 +89,8 @@ def best_sentences(
         if _about((s,), sentences, shown, question, judge) is not None:
             continue
         if not _has_kind(kind, s.text, question) or _new_terms(s.text, question) < 1:
+            continue
+        if asked is not None and not says_kind(asked, s.text):
             continue
         have = set(analyze(s.text))
         before = " ".join(x.text for x in neighbours(sentences, s) if x.n < s.n)

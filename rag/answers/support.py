@@ -12,6 +12,7 @@ The model names sentence ids; nothing it writes is trusted. Each claim (a senten
    "X Z" ("la délégation ukrainienne" is not "la délégation russe"); the days and years the question
    names must stand near it, and so must the question's most specific term (the one the fewest
    shown sentences hold: "en aviron" against a sibling sentence "en natation").
+4. it must say something the question does not: "sa maison" to "À quelle maison…" is no answer.
 A claim whose cited ids fail is re-attached to the shown sentence that passes, if one does; a
 claim nothing supports is dropped. Each rule's share of wrong answers stopped against right
 answers refused was measured on PIAF dev (benchmarks/answers.py, see benchmarks/README.md).
@@ -73,6 +74,7 @@ class Judge:
     min_terms: int = MIN_QUESTION_TERMS
     unsupported_allowed: int = UNSUPPORTED_WORDS_ALLOWED
     answer_kind: bool = True
+    says_something: bool = True
 
 
 _MONTHS = (
@@ -264,6 +266,8 @@ def check(claim: str, group: Sequence[Sentence], sentences: Sequence[Sentence], 
         kind = asked_kind(question)
         if kind is not None and not says_kind(kind, claim):
             return f"the question asks for a {kind} and the answer gives none", used
+    if judge.says_something and _only_repeats(claim, question):
+        return "the answer only repeats the question's words", used
     window = _window(used, sentences)
     if judge.content_words and same_language:
         have = set(analyze(window)) | set(analyze(question))
@@ -279,6 +283,31 @@ def check(claim: str, group: Sequence[Sentence], sentences: Sequence[Sentence], 
         if names:
             return f"the cited sentence does not mention {', '.join(sorted(names))}, which the question names", used
     return None, used
+
+
+# A question word: what asks for something the question does not say. A yes/no question ("Le traité
+# a-t-il été signé ?", "Est-ce que…") is answered by restating it, and a choice ("français ou belge ?")
+# by one of its own words, so the rule below leaves them alone ("ou" is "or"; "où" needs its accent
+# to count; "que" asks only at the start: "Que perd…", not "Est-ce que…").
+_WH_WORD = re.compile(
+    r"^\W*(que|qu['’])|\b(qui|quoi|quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles|où|quand|"
+    r"comment|pourquoi|combien|who|whom|whose|what|which|where|when|why|how)\b"
+)
+
+
+def _only_repeats(claim: str, question: str) -> bool:
+    """The claim says nothing the question does not ("sa maison" to "À quelle maison…"): no name or
+    number of its own, no "oui"/"non", and every content word one the question already has."""
+    q = question.casefold()
+    if not _WH_WORD.search(q) or re.search(r"\bou\b|\bor\b", q):
+        return False
+    words = analyze(claim)
+    if not words or any(t in _FRAME_WORDS for t in words):
+        return False
+    if missing_details(claim, question):
+        return False
+    asked = set(analyze(question))
+    return all(near(t, asked) for t in words)
 
 
 def _by_overlap(claim: str, sentences: Sequence[Sentence]) -> list[Sentence]:

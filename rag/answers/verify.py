@@ -42,7 +42,16 @@ def qualifier_mismatch(question: str, support: str, window_terms: set[str]) -> s
     for det, noun, qualifier in zip(words, words[1:], words[2:], strict=False):
         x, y = (word_terms(noun) or [None])[0], (word_terms(qualifier) or [None])[0]
         # "le 30 juin" is a date, not a noun and its qualifier: "30 000 hommes" does not contradict it.
-        if det.casefold() in _DETERMINERS and x and y and not x[0].isdigit() and not near(y, window_terms):
+        # A capitalised qualifier is a name ("le club Rhein-Neckar Löwen"): the names rule checks it,
+        # and what follows the noun in a sentence ("le club entre…") is then no other club.
+        if (
+            det.casefold() in _DETERMINERS
+            and x
+            and y
+            and not x[0].isdigit()
+            and not qualifier[:1].isupper()
+            and not near(y, window_terms)
+        ):
             pairs.append((x, y))
     if not pairs:
         return None

@@ -7,6 +7,7 @@ from rag.answers.drafts import grounded_schema, parse_grounded
 from rag.answers.extractive import best_sentences, expected_kind
 from rag.answers.grounding import number_sentences, render_numbered, select
 from rag.answers.support import asked_kind, names_in, says_kind, verify_answer
+from rag.answers.verify import qualifier_mismatch
 from rag.retrieval import Passage
 
 
@@ -213,3 +214,46 @@ def test_a_date_the_question_names_must_stand_near_the_cited_sentence() -> None:
     v = verify_answer("Selim", [3], sents, [war], "Qui bat le général le 3 septembre ?")
     assert not v.claims and "3 septembre" in v.dropped[0][1], v
     assert verify_answer("Selim", [3], sents, [war], "Qui bat le général le 28 août ?").claims
+
+
+def test_a_quote_must_hold_what_the_question_asks_for_as_the_verifier_reads_it() -> None:
+    # "Quelle est la date de…" asks for a date (the verifier's reading), though no "quand" says so: a
+    # sentence about the park without one is no answer, the one with its year is.
+    park = _passage(
+        5, "Le parc naturel protège des pelouses calcaires au bord de la Meuse. Le parc a été créé en 1991."
+    )
+    sents = number_sentences([park])
+    q = "Quelle est la date de création du parc naturel ?"
+    assert [p.sentence.n for p in best_sentences(q, sents, [park], limit=2)] == [2]
+    assert best_sentences(q, sents[:1], [park], limit=2) == []
+
+
+def test_an_answer_that_only_repeats_the_question_is_not_an_answer() -> None:
+    q = "Quel club organise une course dans la réserve ?"
+    v = verify_answer("Le club.", [3], RESERVE_SENTS, [RESERVE], q)
+    assert not v.claims and "repeats the question" in v.dropped[0][1]
+    assert verify_answer("Le club Excelsior.", [3], RESERVE_SENTS, [RESERVE], q).claims
+    # "oui"/"non" and numbers are answers even when every other word is the question's.
+    yes = verify_answer(
+        "Oui, une course.", [3], RESERVE_SENTS, [RESERVE], "Le club organise-t-il une course dans la réserve ?"
+    )
+    assert yes.claims, yes.dropped
+
+
+def test_a_name_after_a_noun_is_not_a_qualifier_the_sentence_must_repeat() -> None:
+    # "le club Excelsior" met as "le club termine…": the names rule checks Excelsior (in the sentence
+    # before), and "termine" is no other club. "la délégation russe" against "une délégation ukrainienne" is.
+    shown = [_passage(4, "Le club Excelsior est né en 1920. En 1930, le club termine troisième du championnat.")]
+    sents = number_sentences(shown)
+    q = "Quel classement obtient le club Excelsior en 1930 ?"
+    assert verify_answer("Troisième.", [2], sents, shown, q).claims
+    support = "Une délégation ukrainienne dirigée par Rustem Umerov."
+    assert qualifier_mismatch("Qui dirige la délégation russe ?", support, set())
+
+
+def test_a_yes_no_or_choice_question_may_be_answered_with_its_own_words() -> None:
+    shown = [_passage(6, "Le traité de paix a été signé mardi à Genève par les deux pays.")]
+    sents = number_sentences(shown)
+    assert verify_answer("Le traité a été signé.", [1], sents, shown, "Le traité de paix a-t-il été signé ?").claims
+    assert verify_answer("Mardi.", [1], sents, shown, "Le traité a-t-il été signé mardi ou mercredi ?").claims
+    assert verify_answer("Le traité a été signé.", [1], sents, shown, "Est-ce que le traité a été signé ?").claims
