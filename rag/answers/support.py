@@ -266,8 +266,6 @@ def check(claim: str, group: Sequence[Sentence], sentences: Sequence[Sentence], 
         kind = asked_kind(question)
         if kind is not None and not says_kind(kind, claim):
             return f"the question asks for a {kind} and the answer gives none", used
-    if judge.says_something and _only_repeats(claim, question):
-        return "the answer only repeats the question's words", used
     window = _window(used, sentences)
     if judge.content_words and same_language:
         have = set(analyze(window)) | set(analyze(question))
@@ -306,7 +304,7 @@ def _only_repeats(claim: str, question: str) -> bool:
         return False
     if missing_details(claim, question):
         return False
-    asked = set(analyze(question))
+    asked = set(_terms(question))
     return all(near(t, asked) for t in words)
 
 
@@ -351,6 +349,10 @@ def verify_answer(
     claims = [c.strip() for c in split_sentences(answer.strip())] or [answer.strip()]
     for claim in claims:
         if not re.search(r"\w", claim):
+            continue
+        # Whatever sentence is cited, a claim in the question's own words answers nothing: judged once.
+        if judge.says_something and _only_repeats(claim, question):
+            result.dropped.append((claim, "the answer only repeats the question's words"))
             continue
         found: tuple[tuple[Sentence, ...], bool] | None = None
         reason = "it names no sentence"
