@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     # When the model's answer fails verification, quote one of the sentences it named if that sentence
     # answers the question by itself (rag.answers.extractive): measured in benchmarks/answers.py --ablate.
     answer_rescue: bool = True
+    # Refuse without a model call when no shown sentence passes the extractive checks (about the
+    # question, holding what it asks: rag.answers.extractive): on held-out PIAF the model answered
+    # none of the 17 answerable questions where that was so right, and 48 of the 49 unanswerable
+    # ones were refused anyway (benchmarks/results/session-20-2026-12-07.md). Not applied when the
+    # question's language differs from the passages' (lexical checks cannot judge a translation).
+    answer_gate: bool = True
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
     # A question asked after others is rewritten into a stand-alone one (a model call) only when it points
     # back at the conversation ("Et la délégation ukrainienne ?"): "auto" (veille.text.followups), or

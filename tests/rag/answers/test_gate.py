@@ -1,0 +1,63 @@
+"""The model is asked only when a shown sentence could answer: otherwise an honest refusal, at once.
+
+A scripted chat model stands in for the LLM: these tests check what it is sent and whether it is
+called, not what it writes (the real model's answers are in test_answer_e2e.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import Field
+
+from rag.answers.answer import Answerer
+from rag.generation.llm import ChatLLM
+from tests.conftest import SampleStore
+
+
+class RecordingModel(FakeListChatModel):
+    sent: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.sent.append(messages)
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+def _answerer(sample_store: SampleStore, gate: bool) -> tuple[Answerer, RecordingModel]:
+    model = RecordingModel(responses=[json.dumps({"ids": [], "answer": ""})])
+    llm = ChatLLM(model, backend="openai", json_mode="none", serialise=False)
+    settings = sample_store.settings.model_copy(update={"answer_gate": gate})
+    return Answerer(sample_store.store, settings, llm=llm), model
+
+
+def test_when_no_shown_sentence_answers_the_model_is_not_asked(sample_store: SampleStore) -> None:
+    # Sentences about Witkoff are shown, but none gives a number of kilometres.
+    question = "Combien de kilomètres Steve Witkoff a-t-il parcourus ?"
+    gated, model = _answerer(sample_store, True)
+    ans = gated.answer(question)
+    assert ans.refused and ans.llm_calls == 0 and model.sent == []
+    assert "holds what it asks" in ans.refusal_reason
+    assert ans.sentences  # there were sentences to read: the gate, not retrieval, refused
+    # Without the gate, the same question reaches the model.
+    open_, open_model = _answerer(sample_store, False)
+    open_.answer(question)
+    assert len(open_model.sent) == 1
+
+
+def test_a_question_a_shown_sentence_answers_reaches_the_model(sample_store: SampleStore) -> None:
+    gated, model = _answerer(sample_store, True)
+    gated.answer("Qui dirige la délégation russe ?")
+    assert len(model.sent) == 1
+    assert "Dmitriev" in str(model.sent[0][-1].content)
+
+
+def test_a_question_in_another_language_than_the_sources_is_not_gated(sample_store: SampleStore) -> None:
+    # No French sentence shares a term with an English question: lexical checks cannot judge it.
+    gated, model = _answerer(sample_store, True)
+    ans = gated.answer("Who heads the Russian delegation?")
+    assert ans.lang == "en" and len(model.sent) == 1
