@@ -53,7 +53,8 @@ from rag.answers.answer import Answer, Answerer, Turn  # noqa: E402
 from rag.answers.drafts import parse_grounded  # noqa: E402
 from rag.answers.extractive import best_sentences  # noqa: E402
 from rag.answers.support import Judge, verify_answer  # noqa: E402
-from rag.generation.llm import get_llm  # noqa: E402
+from rag.generation.llm import get_llm, worker_dir  # noqa: E402
+from rag.generation.llm_supervisor import stop_all  # noqa: E402
 from veille.settings import Settings  # noqa: E402
 
 REFUSAL_WORDS = (
@@ -374,7 +375,10 @@ def main() -> int:
     collected: dict[str, list[tuple[Item, Answer]]] = {}
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "sample")
+        # A worker of its own: the machine's shared one keeps the states of prompts other runs sent (the
+        # same seed questions asked by an eval an hour before answer in 0.1 s), and the in-process model
+        # it is compared with starts empty.
+        settings = Settings(data_dir=Path(tmp) / "sample", llm_worker_dir=Path(tmp) / "llm-worker")
         speed = bare_model_speed(settings)
         store = Store(settings)
         sample_articles = list(read_inputs([ROOT / "examples" / "articles"], ReadOptions()))
@@ -399,6 +403,9 @@ def main() -> int:
             ip = Answerer(store, inproc, llm=get_llm(inproc))
             ip.answer("Qui ?")
             run("sample corpus, Veille with the model in process", ip, store, items)
+            # A new worker: the first one holds the states of these very prompts (answers in ~0.1 s).
+            stop_all(worker_dir(settings))
+            answerer.answer("Qui ?")
             run("sample corpus (seed questions), Veille, again", answerer, store, items)
         none = settings.model_copy(update={"llm": "none"})
         run("sample corpus, VEILLE_LLM=none (extractive)", Answerer(store, none), store, items)
@@ -444,6 +451,7 @@ def main() -> int:
                 results[f"PIAF dev, {len(un)} unanswerable, stock LangChain recipe"] = summarise(s_out)
         elif args.piaf:
             print(f"PIAF data not found in {args.data}: skipping those sets", file=sys.stderr)
+        stop_all(worker_dir(settings))  # its folder goes with the temporary directory
 
     ablation: dict[str, list[dict[str, Any]]] = {}
     if args.ablate:
