@@ -15,6 +15,10 @@ from typing import Any
 
 import httpx
 import yaml
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import Field
 
 from index.models import Article, Rejection, article_of_chunk
 from index.readers import ReadOptions, read_inputs
@@ -192,3 +196,13 @@ def other_process_holding(folder: Path) -> Iterator[subprocess.Popen[str]]:
     finally:
         proc.kill()
         proc.wait()
+
+
+class RecordingModel(FakeListChatModel):
+    """A scripted chat model that keeps what it was sent (unit tests of prompts and control flow)."""
+
+    sent: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.sent.append(messages)
+        yield from super()._stream(messages, *args, **kwargs)

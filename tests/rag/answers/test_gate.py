@@ -7,25 +7,11 @@ called, not what it writes (the real model's answers are in test_answer_e2e.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
-
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGenerationChunk
-from pydantic import Field
 
 from rag.answers.answer import Answerer
 from rag.generation.llm import ChatLLM
 from tests.conftest import SampleStore
-
-
-class RecordingModel(FakeListChatModel):
-    sent: list[list[BaseMessage]] = Field(default_factory=list)
-
-    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        self.sent.append(messages)
-        yield from super()._stream(messages, *args, **kwargs)
+from tests.helpers import RecordingModel
 
 
 def _answerer(sample_store: SampleStore, gate: bool) -> tuple[Answerer, RecordingModel]:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGenerationChunk
-from pydantic import Field
 
 from index.store import Filters
 from rag.answers.answer import Answerer
@@ -17,14 +13,7 @@ from rag.briefings.digests import Digester
 from rag.generation import prompts
 from rag.generation.llm import ChatLLM
 from tests.conftest import SampleStore
-
-
-class RecordingModel(FakeListChatModel):
-    sent: list[list[BaseMessage]] = Field(default_factory=list)
-
-    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        self.sent.append(messages)
-        yield from super()._stream(messages, *args, **kwargs)
+from tests.helpers import RecordingModel
 
 
 def test_every_template_renders_without_leftover_placeholders() -> None:
