@@ -51,7 +51,7 @@ from index.readers import ReadOptions, build_article, read_inputs  # noqa: E402
 from index.store import Filters, Store  # noqa: E402
 from rag.answers.answer import Answer, Answerer, Turn  # noqa: E402
 from rag.answers.drafts import parse_grounded  # noqa: E402
-from rag.answers.extractive import best_sentences  # noqa: E402
+from rag.answers.extractive import MIN_QUOTE_COVERAGE, best_sentences  # noqa: E402
 from rag.answers.support import Judge, verify_answer  # noqa: E402
 from rag.generation.llm import get_llm, worker_dir  # noqa: E402
 from rag.generation.llm_supervisor import stop_all  # noqa: E402
@@ -307,7 +307,7 @@ def reverify(ans: Answer, judge: Judge, rescue: bool = True) -> tuple[bool, str]
     if v.claims:
         return True, " ".join(c.text for c in v.claims)
     if rescue:
-        picks = best_sentences(q, ans.sentences, shown, judge=judge, among=draft.ids)
+        picks = best_sentences(q, ans.sentences, shown, judge=judge, among=draft.ids, min_coverage=MIN_QUOTE_COVERAGE)
         if picks:
             return True, picks[0].sentence.text
     return False, ""

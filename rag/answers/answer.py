@@ -12,7 +12,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from index.store import Filters, Store
 from rag.answers.drafts import grounded_schema, parse_grounded, partial_answer_text
-from rag.answers.extractive import best_sentences
+from rag.answers.extractive import MIN_QUOTE_COVERAGE, best_sentences
 from rag.answers.grounding import Sentence, render_numbered
 from rag.answers.grounding import select as select_sentences
 from rag.answers.support import GroundedClaim, GroundedVerification, verify_answer
@@ -280,7 +280,7 @@ class Answerer:
             )
 
         def extractive(fallback: bool, why: str = "") -> Answer:
-            picks = best_sentences(standalone, sentences, shown, limit=1)
+            picks = best_sentences(standalone, sentences, shown, limit=1, min_coverage=MIN_QUOTE_COVERAGE)
             if not picks:
                 reason = "no shown sentence answers the question (extractive answer)"
                 answer = refusal(f"{reason}; {why}" if why else reason, shown)
@@ -353,7 +353,7 @@ class Answerer:
         if not verified.claims and s.answer_rescue:
             # The model's words failed the checks but the sentences it named may still answer: one
             # that is about the question and holds what it asks for is quoted instead of refusing.
-            picks = best_sentences(standalone, sentences, shown, among=draft.ids)
+            picks = best_sentences(standalone, sentences, shown, among=draft.ids, min_coverage=MIN_QUOTE_COVERAGE)
             if picks:
                 verified = GroundedVerification(
                     claims=[GroundedClaim(_quoted(picks[0].sentence.text), (picks[0].sentence.n,), True)],

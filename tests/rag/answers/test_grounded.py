@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.answers.answer import render_grounded, streamable_text
 from rag.answers.drafts import grounded_schema, parse_grounded
-from rag.answers.extractive import best_sentences, expected_kind
+from rag.answers.extractive import MIN_QUOTE_COVERAGE, best_sentences, expected_kind
 from rag.answers.grounding import number_sentences, render_numbered, select
 from rag.answers.support import asked_kind, names_in, says_kind, verify_answer
 from rag.answers.verify import qualifier_mismatch
@@ -257,3 +257,27 @@ def test_a_yes_no_or_choice_question_may_be_answered_with_its_own_words() -> Non
     assert verify_answer("Le traité a été signé.", [1], sents, shown, "Le traité de paix a-t-il été signé ?").claims
     assert verify_answer("Mardi.", [1], sents, shown, "Le traité a-t-il été signé mardi ou mercredi ?").claims
     assert verify_answer("Le traité a été signé.", [1], sents, shown, "Est-ce que le traité a été signé ?").claims
+
+
+def test_a_quote_must_carry_half_of_the_question_itself_not_only_through_the_sentence_before() -> None:
+    # The model named sentence 2 and its words failed: sentence 2 is "about" the dowry only through
+    # sentence 1, and its number is an anniversary. Quoting it would answer with the wrong number.
+    dowry = _passage(
+        6,
+        "Les filles du roi reçoivent une dot du roi à leur arrivée. "
+        "L'année 2013 marque le 350e anniversaire de cette arrivée au Québec.",
+    )
+    sents = number_sentences([dowry])
+    q = "À combien s'élevait la dot des filles du roi ?"
+    [loose] = best_sentences(q, sents, [dowry], among=[2])
+    assert loose.sentence.n == 2 and loose.coverage < MIN_QUOTE_COVERAGE
+    assert best_sentences(q, sents, [dowry], among=[2], min_coverage=MIN_QUOTE_COVERAGE) == []
+    # A sentence that says it itself is still quoted.
+    count = _passage(
+        7, "Les filles du roi reçoivent une dot à leur arrivée. Environ 800 filles du roi reçoivent cette dot."
+    )
+    csents = number_sentences([count])
+    [pick] = best_sentences(
+        "Combien de filles du roi reçoivent une dot ?", csents, [count], among=[2], min_coverage=MIN_QUOTE_COVERAGE
+    )
+    assert pick.sentence.n == 2
