@@ -91,8 +91,12 @@ class Settings(BaseSettings):
     # Refuse without a model call when no shown sentence passes the extractive checks (about the
     # question, holding what it asks: rag.answers.extractive): on held-out PIAF the model answered
     # none of the 17 answerable questions where that was so right, and 48 of the 49 unanswerable
-    # ones were refused anyway (benchmarks/results/session-20-2026-12-07.md). Not applied when the
-    # question's language differs from the passages' (lexical checks cannot judge a translation).
+    # ones were refused anyway (benchmarks/results/session-20-2026-12-07.md). Since session 21 the
+    # sentence must also hold half of the question's terms itself (MIN_QUOTE_COVERAGE): on recorded
+    # PIAF outputs of both slices the questions that adds to the gate had been answered right 3
+    # times, wrong 4 times, and 3 unanswerable ones answered (session-21-2026-12-08.md). Not
+    # applied when the question's language differs from the passages' (lexical checks cannot judge
+    # a translation).
     answer_gate: bool = True
     max_question_tokens: int = Field(default=200, ge=8, le=4000)
     # A question asked after others is rewritten into a stand-alone one (a model call) only when it points

@@ -294,9 +294,13 @@ class Answerer:
         if self.settings.llm == "none":
             yield AnswerEvent("final", answer=extractive(fallback=False))
             return
-        if s.answer_gate and same_language and not best_sentences(standalone, sentences, shown):
-            # What the model would have read holds no answer a quote could stand on: its drafts here
-            # were refused or wrong, after seconds of reading (settings.answer_gate).
+        if (
+            s.answer_gate
+            and same_language
+            and not best_sentences(standalone, sentences, shown, min_coverage=MIN_QUOTE_COVERAGE)
+        ):
+            # What the model would have read holds no sentence that could be quoted as the answer:
+            # its drafts here were mostly refused or wrong, after seconds of reading (settings.answer_gate).
             yield AnswerEvent(
                 "final", answer=refusal("no shown sentence is about the question and holds what it asks", shown)
             )

@@ -7,18 +7,24 @@ called, not what it writes (the real model's answers are in test_answer_e2e.py).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from index.ingest import Ingestor
+from index.readers import ReadOptions, build_article
+from index.store import Store
 from rag.answers.answer import Answerer
+from rag.answers.extractive import best_sentences
 from rag.generation.llm import ChatLLM
 from tests.conftest import SampleStore
-from tests.helpers import RecordingModel
+from tests.helpers import RecordingModel, make_settings
 
 
-def _answerer(sample_store: SampleStore, gate: bool) -> tuple[Answerer, RecordingModel]:
+def _answerer(sample_store: SampleStore | Store, gate: bool) -> tuple[Answerer, RecordingModel]:
     model = RecordingModel(responses=[json.dumps({"ids": [], "answer": ""})])
     llm = ChatLLM(model, backend="openai", json_mode="none", serialise=False)
-    settings = sample_store.settings.model_copy(update={"answer_gate": gate})
-    return Answerer(sample_store.store, settings, llm=llm), model
+    store = sample_store if isinstance(sample_store, Store) else sample_store.store
+    settings = store.settings.model_copy(update={"answer_gate": gate})
+    return Answerer(store, settings, llm=llm), model
 
 
 def test_when_no_shown_sentence_answers_the_model_is_not_asked(sample_store: SampleStore) -> None:
@@ -47,3 +53,23 @@ def test_a_question_in_another_language_than_the_sources_is_not_gated(sample_sto
     gated, model = _answerer(sample_store, True)
     ans = gated.answer("Who heads the Russian delegation?")
     assert ans.lang == "en" and len(model.sent) == 1
+
+
+def test_a_sentence_about_the_question_only_through_the_one_before_does_not_open_the_gate(tmp_path: Path) -> None:
+    # Sentence 2 holds a number and shares a term with the question, but the question's other terms
+    # stand only in sentence 1 (which has no number): no sentence could be quoted as the answer by
+    # itself, so the model is not asked. Without that rule sentence 2 would have opened the gate.
+    store = Store(make_settings(tmp_path))
+    text = (
+        "Les filles du roi reçoivent la dot du roi à leur arrivée, selon les archives. "
+        "L'année 2013 marque le 350e anniversaire de l'arrivée des protégées du roi, fêtée au Québec."
+    )
+    article = build_article({"id": "dot", "title": "La Nouvelle-France", "text": text}, "dot", ReadOptions())
+    Ingestor(store).ingest([article])
+    gated, model = _answerer(store, True)
+    ans = gated.answer("Combien valait la dot des filles du roi en Nouvelle-France ?")
+    assert ans.refused and ans.llm_calls == 0 and model.sent == [] and len(ans.sentences) == 2
+    assert [p.sentence.n for p in best_sentences(ans.standalone_question, ans.sentences, ans.passages)] == [2]
+    # A question the second sentence carries itself does reach the model.
+    gated.answer("En quelle année marque-t-on le 350e anniversaire de l'arrivée des protégées du roi ?")
+    assert len(model.sent) == 1
