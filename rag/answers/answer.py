@@ -302,7 +302,10 @@ class Answerer:
             # What the model would have read holds no sentence that could be quoted as the answer:
             # its drafts here were mostly refused or wrong, after seconds of reading (settings.answer_gate).
             yield AnswerEvent(
-                "final", answer=refusal("no shown sentence is about the question and holds what it asks", shown)
+                "final",
+                answer=refusal(
+                    "no shown sentence is about the question, holds what it asks and half of its terms", shown
+                ),
             )
             return
 
@@ -356,7 +359,7 @@ class Answerer:
         rescued = False
         if not verified.claims and s.answer_rescue:
             # The model's words failed the checks but the sentences it named may still answer: one
-            # that is about the question and holds what it asks for is quoted instead of refusing.
+            # that is about the question, holds what it asks for and half of its terms is quoted instead.
             picks = best_sentences(standalone, sentences, shown, among=draft.ids, min_coverage=MIN_QUOTE_COVERAGE)
             if picks:
                 verified = GroundedVerification(
