@@ -186,7 +186,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store, arts = piaf_store(Path(tmp) / "piaf", paragraphs)
         answerer = Answerer(store)
-        answerer.answer("Qui ?")
+        answerer.warm_up()
 
         def ask(question: str, gold: list[str] | None) -> None:
             ans = answerer.answer(question)
