@@ -279,8 +279,10 @@ class Answerer:
                 **extra,
             )
 
+        # The sentence that could be quoted as the answer: the no-LLM answer, its fallback, and the gate.
+        picks = best_sentences(standalone, sentences, shown, limit=1, min_coverage=MIN_QUOTE_COVERAGE)
+
         def extractive(fallback: bool, why: str = "") -> Answer:
-            picks = best_sentences(standalone, sentences, shown, limit=1, min_coverage=MIN_QUOTE_COVERAGE)
             if not picks:
                 reason = "no shown sentence answers the question (extractive answer)"
                 answer = refusal(f"{reason}; {why}" if why else reason, shown)
@@ -294,11 +296,7 @@ class Answerer:
         if self.settings.llm == "none":
             yield AnswerEvent("final", answer=extractive(fallback=False))
             return
-        if (
-            s.answer_gate
-            and same_language
-            and not best_sentences(standalone, sentences, shown, min_coverage=MIN_QUOTE_COVERAGE)
-        ):
+        if s.answer_gate and same_language and not picks:
             # What the model would have read holds no sentence that could be quoted as the answer:
             # its drafts here were mostly refused or wrong, after seconds of reading (settings.answer_gate).
             yield AnswerEvent(
@@ -360,10 +358,10 @@ class Answerer:
         if not verified.claims and s.answer_rescue:
             # The model's words failed the checks but the sentences it named may still answer: one
             # that is about the question, holds what it asks for and half of its terms is quoted instead.
-            picks = best_sentences(standalone, sentences, shown, among=draft.ids, min_coverage=MIN_QUOTE_COVERAGE)
-            if picks:
+            named = best_sentences(standalone, sentences, shown, among=draft.ids, min_coverage=MIN_QUOTE_COVERAGE)
+            if named:
                 verified = GroundedVerification(
-                    claims=[GroundedClaim(_quoted(picks[0].sentence.text), (picks[0].sentence.n,), True)],
+                    claims=[GroundedClaim(_quoted(named[0].sentence.text), (named[0].sentence.n,), True)],
                     dropped=verified.dropped,
                 )
                 rescued = True

@@ -73,8 +73,12 @@ def _new_terms(text: str, question: str) -> int:
 @dataclass(frozen=True)
 class Pick:
     sentence: Sentence
-    score: float  # coverage, less a hair per passage rank (earlier passages win ties)
     coverage: float  # share of the question's terms in the sentence (those in the one before: half)
+
+    @property
+    def score(self) -> float:
+        """The coverage, less a hair per passage rank: earlier passages win ties."""
+        return self.coverage - 0.01 * self.sentence.passage
 
 
 def best_sentences(
@@ -111,12 +115,12 @@ def best_sentences(
         have = set(analyze(s.text))
         before = " ".join(x.text for x in neighbours(sentences, s) if x.n < s.n)
         context = have | set(analyze(before))
-        # The sentence's own coverage counts fully, the one before it half; earlier passages win ties.
+        # The sentence's own coverage counts fully, the one before it half.
         own = sum(1 for t in q_terms if near(t, have))
         borrowed = sum(1 for t in q_terms if not near(t, have) and near(t, context))
         coverage = (own + 0.5 * borrowed) / max(1, len(q_terms))
         if coverage < min_coverage:
             continue
-        picks.append(Pick(s, coverage - 0.01 * s.passage, coverage))
+        picks.append(Pick(s, coverage))
     picks.sort(key=lambda p: -p.score)
     return picks[:limit]
