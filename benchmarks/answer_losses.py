@@ -55,11 +55,8 @@ def part_of_gold(gold: list[str], text: str) -> bool:
     """The answer's words all stand, in a row, inside a gold span that is longer: "1015" for "vers
     1015", "Johannes Schmidt" for "Le linguiste Johannes Schmidt". Containment counts these wrong;
     the count says how much of "wrong" is that (a short answer), not another fact."""
-    said = normalise(re.sub(r"\[\d+\]", " ", text))
-    return bool(said) and any(
-        len(g) > len(said) and any(g[i : i + len(said)] == said for i in range(len(g) - len(said) + 1))
-        for g in map(normalise, gold)
-    )
+    said = re.sub(r"\[\d+\]", " ", text)
+    return any(len(normalise(g)) > len(normalise(said)) and fact_in([said], g) for g in gold)
 
 
 def _stage(gold: list[str], ans: Answer, retrieved: str) -> tuple[str, str]:

@@ -19,10 +19,9 @@ from tests.conftest import SampleStore
 from tests.helpers import RecordingModel, make_settings
 
 
-def _answerer(sample_store: SampleStore | Store, gate: bool) -> tuple[Answerer, RecordingModel]:
+def _answerer(store: Store, gate: bool) -> tuple[Answerer, RecordingModel]:
     model = RecordingModel(responses=[json.dumps({"ids": [], "answer": ""})])
     llm = ChatLLM(model, backend="openai", json_mode="none", serialise=False)
-    store = sample_store if isinstance(sample_store, Store) else sample_store.store
     settings = store.settings.model_copy(update={"answer_gate": gate})
     return Answerer(store, settings, llm=llm), model
 
@@ -30,19 +29,19 @@ def _answerer(sample_store: SampleStore | Store, gate: bool) -> tuple[Answerer, 
 def test_when_no_shown_sentence_answers_the_model_is_not_asked(sample_store: SampleStore) -> None:
     # Sentences about Witkoff are shown, but none gives a number of kilometres.
     question = "Combien de kilomètres Steve Witkoff a-t-il parcourus ?"
-    gated, model = _answerer(sample_store, True)
+    gated, model = _answerer(sample_store.store, True)
     ans = gated.answer(question)
     assert ans.refused and ans.llm_calls == 0 and model.sent == []
     assert "holds what it asks" in ans.refusal_reason
     assert ans.sentences  # there were sentences to read: the gate, not retrieval, refused
     # Without the gate, the same question reaches the model.
-    open_, open_model = _answerer(sample_store, False)
+    open_, open_model = _answerer(sample_store.store, False)
     open_.answer(question)
     assert len(open_model.sent) == 1
 
 
 def test_a_question_a_shown_sentence_answers_reaches_the_model(sample_store: SampleStore) -> None:
-    gated, model = _answerer(sample_store, True)
+    gated, model = _answerer(sample_store.store, True)
     gated.answer("Qui dirige la délégation russe ?")
     assert len(model.sent) == 1
     assert "Dmitriev" in str(model.sent[0][-1].content)
@@ -50,7 +49,7 @@ def test_a_question_a_shown_sentence_answers_reaches_the_model(sample_store: Sam
 
 def test_a_question_in_another_language_than_the_sources_is_not_gated(sample_store: SampleStore) -> None:
     # No French sentence shares a term with an English question: lexical checks cannot judge it.
-    gated, model = _answerer(sample_store, True)
+    gated, model = _answerer(sample_store.store, True)
     ans = gated.answer("Who heads the Russian delegation?")
     assert ans.lang == "en" and len(model.sent) == 1
 
